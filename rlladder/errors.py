@@ -1,0 +1,76 @@
+"""The errors rlladder raises, and the small checks that raise them.
+
+Every error a user can trigger names what was wrong and what would work. They all derive from
+``ValueError`` (or ``TypeError`` for wrong spaces), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+
+class RLLadderError(Exception):
+    """Base class of every error rlladder raises on purpose."""
+
+
+class ConfigError(RLLadderError, ValueError):
+    """A hyperparameter, experiment field or config file value is out of range or malformed."""
+
+
+class SpaceError(RLLadderError, TypeError):
+    """An agent was given an observation or action space it cannot handle."""
+
+
+class UnknownNameError(RLLadderError, ValueError):
+    """A name (agent, suite, loss, schedule, ...) is not one rlladder knows."""
+
+
+class DivergenceError(RLLadderError, FloatingPointError):
+    """Training produced a NaN or infinite value."""
+
+
+def unknown_name(kind: str, name: object, known: Iterable[str]) -> UnknownNameError:
+    """Build the error for an unknown ``kind`` called ``name``, listing the ``known`` ones."""
+    known = sorted(known)
+    return UnknownNameError(f"unknown {kind} {name!r}; known {kind}s: {', '.join(known)}")
+
+
+def check_range(
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    owner: str = "",
+) -> float:
+    """Return ``value`` as a float if it lies in the interval, else raise a :class:`ConfigError`.
+
+    >>> check_range("gamma", 0.9, 0, 1)
+    0.9
+    """
+    where = f"{owner}: " if owner else ""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}{name} must be a number, got {value!r}") from None
+    ok_low = x >= low if low_inclusive else x > low
+    ok_high = x <= high if high_inclusive else x < high
+    if not (ok_low and ok_high) or math.isnan(x):
+        lb = "[" if low_inclusive else "("
+        hb = "]" if high_inclusive else ")"
+        raise ConfigError(f"{where}{name} must be in {lb}{low}, {high}{hb}, got {value!r}")
+    return x
+
+
+def check_int(name: str, value: Any, low: int = 1, *, owner: str = "") -> int:
+    """Return ``value`` as an int ``>= low`` or raise a :class:`ConfigError`."""
+    where = f"{owner}: " if owner else ""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigError(f"{where}{name} must be a whole number >= {low}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{where}{name} must be >= {low}, got {value!r}")
+    return int(value)

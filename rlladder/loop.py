@@ -1,0 +1,244 @@
+"""The training loop: the one place where every agent meets every environment.
+
+::
+
+    history = rl.train(agent, env, episodes=500, seed=0)   # a row per episode
+    scores = rl.evaluate(agent, env, episodes=100, seed=1)  # greedy, no learning
+
+Each step the loop asks the agent for an action, steps the environment, and hands the agent a
+:class:`~rlladder.interface.Transition` that keeps ``terminated`` (a true end: do not bootstrap)
+apart from ``truncated`` (a time limit: do bootstrap). It averages the diagnostics ``learn``
+returns over the episode and calls your callbacks once per finished episode.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+import gymnasium as gym
+import pandas as pd
+from tqdm.auto import tqdm
+
+from rlladder.errors import ConfigError, check_int
+from rlladder.interface import Agent, Transition
+
+__all__ = ["train", "evaluate", "run_episode", "Callback"]
+
+HISTORY_COLUMNS = ["episode", "env_step", "reward", "steps"]
+
+
+class Callback(Protocol):
+    """Called after every finished training episode with that episode's row and the agent.
+
+    Return ``True`` to stop training early. An object may also define ``on_train_end(history)``,
+    called once with the history DataFrame when training stops (e.g. to close a live plot).
+    """
+
+    def __call__(self, record: dict[str, Any], agent: Agent) -> bool | None: ...
+
+
+def run_episode(
+    agent: Agent,
+    env: gym.Env,
+    *,
+    learn: bool = True,
+    seed: int | None = None,
+    max_steps: int | None = None,
+    step_budget: int | None = None,
+) -> dict[str, Any] | None:
+    """Play one episode and return its row: ``reward`` (the return), ``steps``, averaged diagnostics.
+
+    ``learn=True`` explores and learns, calling the agent's episode hooks; ``learn=False`` plays
+    greedily (``act(obs, explore=False)``) and touches nothing in the agent. ``max_steps`` cuts the
+    episode as *truncated* after that many steps. ``step_budget`` stops mid-episode once that many
+    steps are spent and returns ``None`` (the partial episode is not a finished one).
+    """
+    obs, _ = env.reset(seed=seed)
+    if learn:
+        agent.begin_episode()
+    total_reward = 0.0
+    steps = 0
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    act, agent_learn, step = agent.act, agent.learn, env.step
+    while True:
+        action = act(obs, explore=learn)
+        next_obs, reward, terminated, truncated, _ = step(action)
+        steps += 1
+        total_reward += float(reward)
+        truncated = bool(truncated) or (
+            max_steps is not None and steps >= max_steps and not terminated
+        )
+        if learn:
+            diagnostics = agent_learn(
+                Transition(obs, action, float(reward), next_obs, bool(terminated), truncated)
+            )
+            if diagnostics:
+                for key, value in diagnostics.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                    counts[key] = counts.get(key, 0) + 1
+        obs = next_obs
+        if terminated or truncated:
+            break
+        if step_budget is not None and steps >= step_budget:
+            return None
+    if learn:
+        agent.end_episode()
+    record: dict[str, Any] = {"reward": total_reward, "steps": steps}
+    for key, total in sums.items():
+        record[key] = total / counts[key]
+    return record
+
+
+def _check_budget(episodes: int | None, steps: int | None, fn: str) -> None:
+    if (episodes is None) == (steps is None):
+        raise ConfigError(
+            f"{fn}() needs exactly one of episodes= or steps= (e.g. episodes=500 or steps=50_000), "
+            f"got episodes={episodes!r}, steps={steps!r}"
+        )
+    if episodes is not None:
+        check_int("episodes", episodes, 1, owner=fn)
+    if steps is not None:
+        check_int("steps", steps, 1, owner=fn)
+
+
+def _check_env(env: Any, fn: str) -> None:
+    if not (hasattr(env, "reset") and hasattr(env, "step")):
+        raise TypeError(
+            f"{fn}() needs a gymnasium environment (e.g. gym.make('FrozenLake-v1')), got {env!r}"
+        )
+
+
+def _seed_env(env: gym.Env, seed: int | None) -> None:
+    if seed is not None:
+        env.action_space.seed(seed)
+        env.observation_space.seed(seed)
+
+
+def train(
+    agent: Agent,
+    env: gym.Env,
+    *,
+    episodes: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    max_episode_steps: int | None = None,
+    progress: bool = False,
+    callbacks: Iterable[Callback | Callable[..., Any]] = (),
+) -> pd.DataFrame:
+    """Train ``agent`` on ``env`` for a number of ``episodes`` or env ``steps`` (exactly one).
+
+    Args:
+        seed: seeds the environment (its first reset and its spaces); later resets continue its
+            random stream, so the same agent seed and ``seed`` give the same history. The agent is
+            seeded when it is made.
+        max_episode_steps: cut episodes after this many steps (as *truncated*), on top of any
+            time limit the environment has.
+        progress: show a tqdm bar.
+        callbacks: called after each finished episode with ``(record, agent)``; one returning
+            ``True`` stops training.
+
+    Returns:
+        A DataFrame, a row per finished episode: ``episode`` (from 0), ``env_step`` (total env steps
+        when it ended), ``reward`` (its return), ``steps`` (its length), and the mean of each
+        diagnostic ``learn`` returned during the episode. With ``steps=``, training stops exactly
+        at the budget and an unfinished last episode is not a row.
+    """
+    _check_budget(episodes, steps, "train")
+    _check_env(env, "train")
+    if max_episode_steps is not None:
+        check_int("max_episode_steps", max_episode_steps, 1, owner="train")
+    callbacks = list(callbacks)
+    _seed_env(env, seed)
+    rows: list[dict[str, Any]] = []
+    env_step = 0
+    bar = tqdm(
+        total=episodes if episodes is not None else steps,
+        unit="ep" if episodes else "step",
+        disable=not progress,
+        leave=False,
+        desc=getattr(agent, "name", "") or type(agent).__name__,
+    )
+    stop = False
+    try:
+        while not stop:
+            if episodes is not None and len(rows) >= episodes:
+                break
+            budget = None if steps is None else steps - env_step
+            if budget is not None and budget <= 0:
+                break
+            record = run_episode(
+                agent,
+                env,
+                learn=True,
+                seed=seed if not rows and env_step == 0 else None,
+                max_steps=max_episode_steps,
+                step_budget=budget,
+            )
+            if record is None:  # the step budget ran out mid-episode
+                bar.update(budget)
+                break
+            env_step += record["steps"]
+            row = {"episode": len(rows), "env_step": env_step, **record}
+            rows.append(row)
+            bar.update(1 if episodes is not None else record["steps"])
+            if progress and len(rows) % 10 == 0:
+                recent = rows[-10:]
+                bar.set_postfix(reward=f"{sum(r['reward'] for r in recent) / len(recent):.3g}")
+            for callback in callbacks:
+                if callback(row, agent) is True:
+                    stop = True
+    finally:
+        bar.close()
+    history = _to_frame(rows)
+    for callback in callbacks:
+        on_end = getattr(callback, "on_train_end", None)
+        if on_end is not None:
+            on_end(history)
+    return history
+
+
+def evaluate(
+    agent: Agent,
+    env: gym.Env,
+    *,
+    episodes: int = 100,
+    seed: int | None = None,
+    max_episode_steps: int | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Play ``episodes`` greedy episodes without learning; the agent is left exactly as it was.
+
+    Returns a DataFrame, a row per episode: ``episode``, ``env_step``, ``reward``, ``steps``.
+    ``seed`` seeds the environment's first reset, as in :func:`train`.
+    """
+    _check_budget(episodes, None, "evaluate")
+    _check_env(env, "evaluate")
+    _seed_env(env, seed)
+    rows: list[dict[str, Any]] = []
+    env_step = 0
+    for i in tqdm(range(episodes), disable=not progress, leave=False, desc="evaluate"):
+        record = run_episode(
+            agent, env, learn=False, seed=seed if i == 0 else None, max_steps=max_episode_steps
+        )
+        assert record is not None
+        env_step += record["steps"]
+        rows.append({"episode": i, "env_step": env_step, **record})
+    return _to_frame(rows)
+
+
+def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=None if rows else HISTORY_COLUMNS)
+    if rows:
+        frame = frame.astype(
+            {"episode": "int64", "env_step": "int64", "steps": "int64", "reward": "float64"}
+        )
+    return frame
+
+
+def mean_reward(history: pd.DataFrame, last: int | None = None) -> float:
+    """Mean episode reward of ``history``, over its ``last`` episodes if given."""
+    frame = history if last is None else history.tail(last)
+    return float(frame["reward"].mean()) if len(frame) else math.nan

@@ -1,0 +1,163 @@
+"""Tabular Q-learning, with SARSA and expected SARSA one switch away.
+
+Q-learning keeps a table ``Q[s, a]`` of how much reward it expects from doing ``a`` in ``s`` and
+then acting greedily. After every step it moves the entry a fraction ``eta`` towards a better
+estimate, the *TD target*::
+
+    Q[s, a] <- Q[s, a] + eta * (target - Q[s, a])
+    target   = r + gamma * max_a' Q[s', a']          (Q-learning: the best next action)
+             = r + gamma * Q[s', a']                  (SARSA: the next action actually taken)
+             = r + gamma * sum_a' pi(a'|s') Q[s', a'] (expected SARSA: the policy's average)
+             = r                                      (whatever the rule, when s' is terminal)
+
+Exploration is epsilon-greedy (a random action with probability epsilon, any schedule), or the
+course notebook's *noisy argmax*: ``argmax(Q[s] + N(0, 1) / (episode + 1))``, random at first and
+greedy later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from rlladder.errors import ConfigError, check_range, unknown_name
+from rlladder.interface import Agent, Transition
+from rlladder.schedules import Schedule, as_schedule
+from rlladder.spaces import discrete_actions, tabular_adapter
+
+__all__ = ["QLearning", "td_target", "td_update", "epsilon_greedy_probs"]
+
+TARGETS = ("q-learning", "sarsa", "expected-sarsa")
+EXPLORATIONS = ("epsilon-greedy", "noisy-argmax")
+
+
+def td_target(reward: float, next_value: float, gamma: float, terminated: bool) -> float:
+    """``r + gamma * V(s')``, or just ``r`` when ``s'`` is terminal (never cut on truncation)."""
+    return reward if terminated else reward + gamma * next_value
+
+
+def td_update(q: np.ndarray, s: int, a: int, target: float, eta: float) -> float:
+    """Move ``q[s, a]`` a fraction ``eta`` towards ``target`` in place; return the TD error."""
+    error = target - q[s, a]
+    q[s, a] += eta * error
+    return float(error)
+
+
+def epsilon_greedy_probs(q_row: np.ndarray, epsilon: float) -> np.ndarray:
+    """Action probabilities of epsilon-greedy over ``q_row`` (ties share the greedy mass)."""
+    n = q_row.shape[0]
+    best = q_row == q_row.max()
+    return epsilon / n + (1.0 - epsilon) * best / best.sum()
+
+
+class QLearning(Agent):
+    """Tabular Q-learning (``target="q-learning"``), SARSA or expected SARSA.
+
+    Args:
+        eta: learning rate, in (0, 1].
+        gamma: discount factor, in [0, 1].
+        exploration: ``"epsilon-greedy"`` or ``"noisy-argmax"`` (the course notebook's).
+        epsilon: for epsilon-greedy: a number, a :class:`~rlladder.schedules.Schedule`, or a dict.
+        target: ``"q-learning"``, ``"sarsa"`` or ``"expected-sarsa"``.
+        initial_value: the value every ``Q[s, a]`` starts from (optimism explores).
+        bins, bounds: discretise a ``Box`` observation space (see :mod:`rlladder.spaces`).
+    """
+
+    name = "Q-learning"
+
+    def __init__(
+        self,
+        observation_space: gym.Space,
+        action_space: gym.Space,
+        *,
+        seed: int | None = None,
+        eta: float = 0.1,
+        gamma: float = 0.99,
+        exploration: Literal["epsilon-greedy", "noisy-argmax"] = "epsilon-greedy",
+        epsilon: float | Schedule | dict[str, Any] = 0.1,
+        target: Literal["q-learning", "sarsa", "expected-sarsa"] = "q-learning",
+        initial_value: float = 0.0,
+        bins: int | Sequence[int] | None = None,
+        bounds: Any = None,
+    ) -> None:
+        super().__init__(observation_space, action_space, seed=seed)
+        owner = type(self).__name__
+        self.eta = check_range("eta", eta, 0.0, 1.0, low_inclusive=False, owner=owner)
+        self.gamma = check_range("gamma", gamma, 0.0, 1.0, owner=owner)
+        if exploration not in EXPLORATIONS:
+            raise unknown_name("exploration", exploration, EXPLORATIONS)
+        if target not in TARGETS:
+            raise unknown_name("target", target, TARGETS)
+        if target == "expected-sarsa" and exploration == "noisy-argmax":
+            raise ConfigError(
+                f"{owner}: expected SARSA needs the policy's probabilities, which noisy-argmax does "
+                "not have; use exploration='epsilon-greedy' or target='sarsa'"
+            )
+        self.exploration = exploration
+        self.target = target
+        self.epsilon_schedule = as_schedule(epsilon, name="epsilon", owner=owner)
+        self.adapter = tabular_adapter(observation_space, bins=bins, bounds=bounds, agent=owner)
+        self.n_actions = discrete_actions(action_space, agent=owner)
+        self.q = np.full((self.adapter.n, self.n_actions), float(initial_value))
+        self.steps_done = 0
+        self.episodes_done = 0
+        self._next_action: tuple[int, int] | None = None  # SARSA: (state, action) already chosen
+
+    @property
+    def epsilon(self) -> float:
+        """The current epsilon of the schedule."""
+        return self.epsilon_schedule.at(step=self.steps_done, episode=self.episodes_done)
+
+    def q_values(self, obs: Any) -> np.ndarray:
+        """A copy of the row ``Q[s]`` for observation ``obs``."""
+        return self.q[self.adapter(obs)].copy()
+
+    def _explore(self, s: int) -> int:
+        q = self.q[s]
+        if self.exploration == "noisy-argmax":
+            noise = self.rng.standard_normal(self.n_actions) / (self.episodes_done + 1)
+            return int(np.argmax(q + noise))
+        if self.rng.random() < self.epsilon:
+            return int(self.rng.integers(self.n_actions))
+        best = np.flatnonzero(q == q.max())
+        return int(best[0] if best.size == 1 else best[self.rng.integers(best.size)])
+
+    def act(self, obs: Any, *, explore: bool = True) -> int:
+        s = self.adapter(obs)
+        if not explore:
+            return int(np.argmax(self.q[s]))
+        if self._next_action is not None and self._next_action[0] == s:
+            action = self._next_action[1]
+            self._next_action = None
+            return action
+        return self._explore(s)
+
+    def learn(self, transition: Transition) -> dict[str, float]:
+        """One TD update: ``Q[s,a] += eta * (r + gamma * V(s') - Q[s,a])``, ``V(s')`` per ``target``."""
+        s, s1 = self.adapter(transition.obs), self.adapter(transition.next_obs)
+        next_q = self.q[s1]
+        if self.target == "q-learning":
+            next_value = next_q.max()
+        elif self.target == "expected-sarsa":
+            next_value = float(epsilon_greedy_probs(next_q, self.epsilon) @ next_q)
+        else:  # sarsa: choose the next action now, and take it in the next act()
+            next_value = 0.0
+            if not transition.done:
+                a1 = self._explore(s1)
+                self._next_action = (s1, a1)
+                next_value = next_q[a1]
+        target = td_target(transition.reward, float(next_value), self.gamma, transition.terminated)
+        td_update(self.q, s, int(transition.action), target, self.eta)
+        self.steps_done += 1
+        if self.exploration == "epsilon-greedy":
+            return {"epsilon": self.epsilon}
+        return {}
+
+    def begin_episode(self) -> None:
+        self._next_action = None
+
+    def end_episode(self) -> None:
+        self.episodes_done += 1
