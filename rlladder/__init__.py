@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from rlladder import envs  # noqa: F401 - registers the probe envs with gymnasium (no torch)
 from rlladder.errors import (
     ConfigError,
     DivergenceError,

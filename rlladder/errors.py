@@ -31,10 +31,23 @@ class DivergenceError(RLLadderError, FloatingPointError):
     """Training produced a NaN or infinite value."""
 
 
+def _plural(noun: str) -> str:
+    """``policy`` -> ``policies``, ``loss`` -> ``losses``, ``agent`` -> ``agents``."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
 def unknown_name(kind: str, name: object, known: Iterable[str]) -> UnknownNameError:
-    """Build the error for an unknown ``kind`` called ``name``, listing the ``known`` ones."""
+    """Build the error for an unknown ``kind`` called ``name``, listing the ``known`` ones.
+
+    >>> str(unknown_name("policy", "greedy", ["softmax", "linear"]))
+    "unknown policy 'greedy'; known policies: linear, softmax"
+    """
     known = sorted(known)
-    return UnknownNameError(f"unknown {kind} {name!r}; known {kind}s: {', '.join(known)}")
+    return UnknownNameError(f"unknown {kind} {name!r}; known {_plural(kind)}: {', '.join(known)}")
 
 
 def check_range(

@@ -62,6 +62,9 @@ class Agent(abc.ABC):
 
     #: Human-readable name used in error messages and plots; defaults to the class name.
     name: str = ""
+    #: Groups of hyperparameters that only make sense together; :func:`rlladder.make_agent` takes
+    #: a group from a preset or from you as a whole, never mixed.
+    linked_hyperparameters: tuple[tuple[str, ...], ...] = ()
 
     def __init__(
         self,

@@ -111,6 +111,14 @@ def _check_env(env: Any, fn: str) -> None:
         )
 
 
+def _check_agent(agent: Any, fn: str) -> None:
+    if not isinstance(agent, Agent):
+        raise TypeError(
+            f"{fn}() needs an rl.Agent, got {agent!r}; make one with rl.make_agent('q-learning', "
+            "env), or subclass rl.Agent and implement act() and learn()"
+        )
+
+
 def _seed_env(env: gym.Env, seed: int | None) -> None:
     if seed is not None:
         env.action_space.seed(seed)
@@ -147,10 +155,17 @@ def train(
         at the budget and an unfinished last episode is not a row.
     """
     _check_budget(episodes, steps, "train")
+    _check_agent(agent, "train")
     _check_env(env, "train")
     if max_episode_steps is not None:
         check_int("max_episode_steps", max_episode_steps, 1, owner="train")
     callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(
+                f"train() callbacks must be callables taking (record, agent), got {callback!r}; "
+                "e.g. callbacks=[lambda record, agent: record['reward'] > 0.9] stops at a success"
+            )
     _seed_env(env, seed)
     rows: list[dict[str, Any]] = []
     env_step = 0
@@ -214,8 +229,11 @@ def evaluate(
     Returns a DataFrame, a row per episode: ``episode``, ``env_step``, ``reward``, ``steps``.
     ``seed`` seeds the environment's first reset, as in :func:`train`.
     """
-    _check_budget(episodes, None, "evaluate")
+    check_int("episodes", episodes, 1, owner="evaluate")
+    _check_agent(agent, "evaluate")
     _check_env(env, "evaluate")
+    if max_episode_steps is not None:
+        check_int("max_episode_steps", max_episode_steps, 1, owner="evaluate")
     _seed_env(env, seed)
     rows: list[dict[str, Any]] = []
     env_step = 0

@@ -77,7 +77,8 @@ def register_agent(
     """Make ``cls`` available as ``name`` in :func:`make_agent`, experiments and the CLI.
 
     ``defaults`` are hyperparameters this name always starts from (how the DQN ladder's rungs are
-    presets of one class). Re-registering a name needs ``overwrite=True``.
+    presets of one class). Re-registering a name needs ``overwrite=True``, and drops the
+    presets of the class it replaces.
     """
     if not isinstance(name, str) or not name:
         raise ConfigError(f"an agent name must be a non-empty string, got {name!r}")
@@ -87,6 +88,8 @@ def register_agent(
         raise ConfigError(
             f"agent {name!r} is already registered; pass overwrite=True to replace it"
         )
+    if name in _AGENTS:  # presets tuned for the class this name stood for do not carry over
+        _PRESETS[:] = [p for p in _PRESETS if p.agent != name]
     _ALIASES.pop(name, None)
     _AGENTS[name] = AgentEntry(cls, dict(defaults or {}), description)
 
@@ -173,7 +176,9 @@ def make_agent(
     """Build an agent by name (or class) for ``env`` (or for explicit spaces).
 
     Hyperparameters are merged as: the name's defaults, then the preset for ``env`` if one matches,
-    then ``hyperparameters``.
+    then ``hyperparameters``. Settings that only make sense together (an agent class lists them in
+    ``linked_hyperparameters``, e.g. Q-learning's exploration and epsilon) come from one place: set
+    one of them yourself and the preset's values for the whole group are dropped.
     """
     if env is not None:
         if not hasattr(env, "observation_space"):
@@ -184,13 +189,42 @@ def make_agent(
         raise ConfigError("make_agent() needs env= or both observation_space= and action_space=")
     if isinstance(name, str):
         cls, params = resolve_agent(name)
-        params.update(preset_for(name, env))
+        preset = preset_for(name, env)
+        # e.g. Q-learning's (exploration, epsilon): your epsilon= replaces a preset's noisy-argmax
+        for group in getattr(cls, "linked_hyperparameters", ()):
+            if any(key in hyperparameters for key in group):
+                for key in group:
+                    preset.pop(key, None)
+        params.update(preset)
     elif inspect.isclass(name) and issubclass(name, Agent):
         cls, params = name, {}
     else:
         raise TypeError(f"make_agent() needs an agent name or an rl.Agent subclass, got {name!r}")
     params.update(hyperparameters)
+    _check_hyperparameters(cls, params, name if isinstance(name, str) else cls.__name__)
     return cls(observation_space, action_space, seed=seed, **params)
+
+
+def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) -> None:
+    """Name a misspelt hyperparameter and list the real ones, instead of Python's bare TypeError."""
+    try:
+        signature = inspect.signature(cls.__init__)
+    except (TypeError, ValueError):
+        return
+    accepted = [
+        p.name
+        for p in list(signature.parameters.values())[1:]
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        and p.name not in ("observation_space", "action_space", "seed")
+    ]
+    if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        return
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"agent {name!r} ({cls.__name__}) has no hyperparameter(s) {', '.join(map(repr, unknown))}; "
+            f"its hyperparameters are: {', '.join(accepted) or '(none)'}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,3 +254,105 @@ register_agent(
     description="two-layer Projective Simulation with h and glow matrices",
 )
 _ALIASES["projective-simulation"] = "ps"
+
+# Tabular presets for FrozenLake-v1 (README section "Tabular agents"; tests/test_tabular_learning.py
+# checks each one learns). Not slippery: the course notebook's settings.
+register_preset(
+    "q-learning",
+    "FrozenLake-v1",
+    {"eta": 0.8, "gamma": 0.9, "exploration": "noisy-argmax"},
+    match={"is_slippery": False},
+    description="the course notebook's: eta 0.8, gamma 0.9, noisy argmax",
+)
+# Slippery: each move goes sideways 2 times in 3, so the TD targets are noisy. A learning rate
+# that decays to 0.01 averages the noise out, gamma 0.99 values the long safe routes, and epsilon
+# decays over the first 1500 episodes. Greedy success ~0.74 (the optimum) after 2000 episodes.
+register_preset(
+    "q-learning",
+    "FrozenLake-v1",
+    {
+        "eta": {"kind": "linear", "start": 0.5, "end": 0.01, "duration": 2000, "unit": "episode"},
+        "gamma": 0.99,
+        "exploration": "epsilon-greedy",
+        "epsilon": {
+            "kind": "linear",
+            "start": 1.0,
+            "end": 0.01,
+            "duration": 1500,
+            "unit": "episode",
+        },
+    },
+    match={"is_slippery": True},
+    description="decaying eta and epsilon over 2000 episodes; greedy success ~0.74",
+)
+# PS, not slippery: a softmax over h (beta 1) turns the first few rewards into a near-greedy
+# policy, where h / sum(h) keeps trying the wrong moves (~0.955 at the end instead of 1.0).
+register_preset(
+    "ps",
+    "FrozenLake-v1",
+    {"gamma": 0.0, "eta": 0.04, "policy": "softmax", "beta": 1.0},
+    match={"is_slippery": False},
+    description="softmax(h) hopping, glow eta 0.04, no damping",
+)
+# PS, slippery: PS learns only from rewarded episodes, and here luck decides most of them. The best
+# of a sweep (benchmarks/ps_slippery.py) glows over the whole episode (eta 0.002) and hops by a
+# mild softmax (beta 0.3); it reaches ~0.2 greedy success, a quarter of Q-learning's (README).
+register_preset(
+    "ps",
+    "FrozenLake-v1",
+    {"gamma": 0.0, "eta": 0.002, "policy": "softmax", "beta": 0.3},
+    match={"is_slippery": True},
+    description="best of benchmarks/ps_slippery.py: greedy success ~0.2, Q-learning's ~0.74",
+)
+
+# The DQN ladder: one class, each rung a set of switches (see rlladder.deep.dqn).
+_DQN_RUNGS: dict[str, tuple[dict[str, Any], str]] = {
+    "dqn-vanilla": (
+        {"replay": False, "target": "none", "loss": "mse", "learning_starts": 0},
+        "online deep Q-learning on the latest transition alone: no replay, no target, MSE",
+    ),
+    "dqn-replay": (
+        {"replay": True, "target": "none", "loss": "mse"},
+        "DQN + experience replay (random minibatches); no target network, MSE",
+    ),
+    "dqn-target": (
+        {"replay": True, "target": "hard", "loss": "mse"},
+        "DQN + replay + a target network copied every N updates; MSE",
+    ),
+    "dqn": (
+        {"replay": True, "target": "hard", "loss": "huber"},
+        "DQN: replay + target network + Huber loss",
+    ),
+    "double-dqn": (
+        {"replay": True, "target": "hard", "loss": "huber", "double": True},
+        "Double DQN: online net picks a', target net values it",
+    ),
+    "dueling-dqn": (
+        {"replay": True, "target": "hard", "loss": "huber", "dueling": True},
+        "Dueling DQN: Q = V(s) + A(s,a) - mean A",
+    ),
+}
+# Tuned on CartPole-v1 (benchmarks/dqn_cartpole.py); shared by every rung so that the ladder
+# compares switches, not tuning. A rung's own switches win over these.
+_DQN_CARTPOLE: dict[str, Any] = {
+    "hidden_sizes": (128, 128),
+    # annealed to almost nothing by 70k steps: the network stops chasing its own targets once
+    # it balances, instead of forgetting what it learnt (see README, "catastrophic forgetting")
+    "learning_rate": {"kind": "linear", "start": 5e-4, "end": 1e-6, "duration": 70_000},
+    "batch_size": 128,
+    "buffer_size": 100_000,
+    "learning_starts": 1_000,
+    "train_every": 1,
+    "target_update_every": 250,
+    "max_grad_norm": 10.0,
+    "gamma": 0.99,
+    "epsilon": {"kind": "linear", "start": 1.0, "end": 0.01, "duration": 10_000},
+}
+for _name, (_switches, _description) in _DQN_RUNGS.items():
+    register_agent(_name, "rlladder.deep.dqn:DQN", defaults=_switches, description=_description)
+    register_preset(
+        _name,
+        "CartPole-v1",
+        {k: v for k, v in _DQN_CARTPOLE.items() if k not in _switches},
+        description="tuned on CartPole-v1 for 100k env steps",
+    )

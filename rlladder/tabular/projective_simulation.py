@@ -15,6 +15,11 @@ remembers recently used edges, fading by a factor ``1 - eta`` each step::
 damping) sets how far back a reward reaches: small ``eta``, long memory. The glow is cleared at the
 start of every episode.
 
+The linear rule keeps exploring: with h-values 1, 1, 1 and 20 an agent still takes a wrong turn
+one time in eight, at every step. The softmax makes the same h-values nearly greedy, which is why
+the FrozenLake preset uses it (see the README). PS learns only from rewarded episodes, so where
+rewards are rare and luck decides them (slippery FrozenLake) it learns slowly.
+
 The course notebook updates the glow when it chooses the action (``deliberate``) and h after the
 step (``learn``). Here ``act`` only chooses and ``learn`` does both updates, in the same order, so
 the h-matrix is the same step by step (``tests/test_projective_simulation.py`` proves it).
@@ -68,7 +73,8 @@ class ProjectiveSimulation(Agent):
         gamma: damping of h-values towards 1, in [0, 1] (0: never forget).
         eta: glow damping, in (0, 1] (1: only the last edge is rewarded, as without glow).
         policy: ``"linear"`` (``h / sum h``) or ``"softmax"`` (``softmax(beta * h)``).
-        beta: softmax inverse temperature, > 0.
+        beta: the softmax's inverse temperature ``1 / T``, > 0: small beta explores, large beta
+            is nearly greedy. Only used with ``policy="softmax"``.
         bins, bounds: discretise a ``Box`` observation space (see :mod:`rlladder.spaces`).
 
     Attributes:

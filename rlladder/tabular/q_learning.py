@@ -57,16 +57,21 @@ class QLearning(Agent):
     """Tabular Q-learning (``target="q-learning"``), SARSA or expected SARSA.
 
     Args:
-        eta: learning rate, in (0, 1].
+        eta: learning rate, in (0, 1]: a number, or a schedule (or dict) that decays it, e.g.
+            ``{"kind": "linear", "start": 0.5, "end": 0.01, "duration": 2000, "unit": "episode"}``;
+            on a stochastic environment a decaying ``eta`` averages out the noise in the targets.
         gamma: discount factor, in [0, 1].
         exploration: ``"epsilon-greedy"`` or ``"noisy-argmax"`` (the course notebook's).
-        epsilon: for epsilon-greedy: a number, a :class:`~rlladder.schedules.Schedule`, or a dict.
+        epsilon: for epsilon-greedy (default 0.1): a number, a
+            :class:`~rlladder.schedules.Schedule`, or a dict; an error with noisy-argmax.
         target: ``"q-learning"``, ``"sarsa"`` or ``"expected-sarsa"``.
         initial_value: the value every ``Q[s, a]`` starts from (optimism explores).
         bins, bounds: discretise a ``Box`` observation space (see :mod:`rlladder.spaces`).
     """
 
     name = "Q-learning"
+    #: make_agent: setting either of these yourself drops both from a preset
+    linked_hyperparameters = (("exploration", "epsilon"),)
 
     def __init__(
         self,
@@ -74,10 +79,10 @@ class QLearning(Agent):
         action_space: gym.Space,
         *,
         seed: int | None = None,
-        eta: float = 0.1,
+        eta: float | Schedule | dict[str, Any] = 0.1,
         gamma: float = 0.99,
         exploration: Literal["epsilon-greedy", "noisy-argmax"] = "epsilon-greedy",
-        epsilon: float | Schedule | dict[str, Any] = 0.1,
+        epsilon: float | Schedule | dict[str, Any] | None = None,
         target: Literal["q-learning", "sarsa", "expected-sarsa"] = "q-learning",
         initial_value: float = 0.0,
         bins: int | Sequence[int] | None = None,
@@ -85,7 +90,11 @@ class QLearning(Agent):
     ) -> None:
         super().__init__(observation_space, action_space, seed=seed)
         owner = type(self).__name__
-        self.eta = check_range("eta", eta, 0.0, 1.0, low_inclusive=False, owner=owner)
+        if isinstance(eta, int | float) and not isinstance(eta, bool):
+            check_range("eta", eta, 0.0, 1.0, low_inclusive=False, owner=owner)
+        self.eta_schedule = as_schedule(eta, name="eta", owner=owner)
+        if min(self.eta_schedule(0), getattr(self.eta_schedule, "end", 1.0)) <= 0.0:
+            raise ConfigError(f"{owner}: eta must stay > 0 (a zero learning rate learns nothing)")
         self.gamma = check_range("gamma", gamma, 0.0, 1.0, owner=owner)
         if exploration not in EXPLORATIONS:
             raise unknown_name("exploration", exploration, EXPLORATIONS)
@@ -96,15 +105,27 @@ class QLearning(Agent):
                 f"{owner}: expected SARSA needs the policy's probabilities, which noisy-argmax does "
                 "not have; use exploration='epsilon-greedy' or target='sarsa'"
             )
+        if epsilon is not None and exploration == "noisy-argmax":
+            raise ConfigError(
+                f"{owner}: epsilon={epsilon!r} only applies to exploration='epsilon-greedy'; "
+                "noisy-argmax explores by its own noise (scale 1 / (episode + 1))"
+            )
         self.exploration = exploration
         self.target = target
-        self.epsilon_schedule = as_schedule(epsilon, name="epsilon", owner=owner)
+        self.epsilon_schedule = as_schedule(
+            0.1 if epsilon is None else epsilon, name="epsilon", owner=owner
+        )
         self.adapter = tabular_adapter(observation_space, bins=bins, bounds=bounds, agent=owner)
         self.n_actions = discrete_actions(action_space, agent=owner)
         self.q = np.full((self.adapter.n, self.n_actions), float(initial_value))
         self.steps_done = 0
         self.episodes_done = 0
         self._next_action: tuple[int, int] | None = None  # SARSA: (state, action) already chosen
+
+    @property
+    def eta(self) -> float:
+        """The current learning rate of the schedule."""
+        return self.eta_schedule.at(step=self.steps_done, episode=self.episodes_done)
 
     @property
     def epsilon(self) -> float:
@@ -138,6 +159,9 @@ class QLearning(Agent):
     def learn(self, transition: Transition) -> dict[str, float]:
         """One TD update: ``Q[s,a] += eta * (r + gamma * V(s') - Q[s,a])``, ``V(s')`` per ``target``."""
         s, s1 = self.adapter(transition.obs), self.adapter(transition.next_obs)
+        diagnostics = {"epsilon": self.epsilon} if self.exploration == "epsilon-greedy" else {}
+        eta = self.eta
+        self.steps_done += 1  # from here on, the policy is the one that acts in s'
         next_q = self.q[s1]
         if self.target == "q-learning":
             next_value = next_q.max()
@@ -150,11 +174,8 @@ class QLearning(Agent):
                 self._next_action = (s1, a1)
                 next_value = next_q[a1]
         target = td_target(transition.reward, float(next_value), self.gamma, transition.terminated)
-        td_update(self.q, s, int(transition.action), target, self.eta)
-        self.steps_done += 1
-        if self.exploration == "epsilon-greedy":
-            return {"epsilon": self.epsilon}
-        return {}
+        td_update(self.q, s, int(transition.action), target, eta)
+        return diagnostics
 
     def begin_episode(self) -> None:
         self._next_action = None

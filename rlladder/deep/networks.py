@@ -1,0 +1,101 @@
+"""Q-networks: a function approximator ``Q(s, ·; θ)`` that outputs one value per action.
+
+Two heads share the same body (a multi-layer perceptron with ReLU activations):
+
+* the plain head is a linear layer with one output per action and **no activation**, since
+  Q-values can be any real number;
+* the dueling head (Wang et al., 2016) splits the last layer into a state value ``V(s)`` and
+  advantages ``A(s, a)`` and recombines them as
+
+  .. math:: Q(s, a) = V(s) + A(s, a) - \\frac{1}{|A|} \\sum_{a'} A(s, a')
+
+  Subtracting the mean advantage makes the split identifiable: without it, any constant could
+  move between ``V`` and ``A``.
+
+::
+
+    net = QNetwork(obs_dim=4, n_actions=2, hidden_sizes=(120, 84))
+    q = net(torch.zeros(1, 4))          # shape (1, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from rlladder.errors import ConfigError
+
+__all__ = ["QNetwork", "DuelingHead", "mlp"]
+
+
+def _check_sizes(hidden_sizes: Sequence[int]) -> tuple[int, ...]:
+    try:
+        sizes = tuple(hidden_sizes)
+    except TypeError:
+        raise ConfigError(
+            f"hidden_sizes must be a sequence of layer widths such as (120, 84), got {hidden_sizes!r}"
+        ) from None
+    for h in sizes:
+        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+            raise ConfigError(
+                f"hidden_sizes must hold whole numbers >= 1 (e.g. (120, 84)), got {hidden_sizes!r}"
+            )
+    return sizes
+
+
+def mlp(in_dim: int, hidden_sizes: Sequence[int]) -> nn.Sequential:
+    """Linear + ReLU layers of the given widths (an empty sequence gives the identity)."""
+    layers: list[nn.Module] = []
+    for width in _check_sizes(hidden_sizes):
+        layers += [nn.Linear(in_dim, width), nn.ReLU()]
+        in_dim = width
+    return nn.Sequential(*layers)
+
+
+class DuelingHead(nn.Module):
+    """``Q = V + A - mean(A)`` from a feature vector of size ``in_dim``."""
+
+    def __init__(self, in_dim: int, n_actions: int) -> None:
+        super().__init__()
+        self.value = nn.Linear(in_dim, 1)
+        self.advantage = nn.Linear(in_dim, n_actions)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        advantage = self.advantage(features)
+        return self.value(features) + advantage - advantage.mean(dim=-1, keepdim=True)
+
+
+class QNetwork(nn.Module):
+    """An MLP mapping a batch of observation vectors ``(B, obs_dim)`` to Q-values ``(B, n_actions)``.
+
+    Args:
+        obs_dim: length of the (flattened) observation vector.
+        n_actions: number of discrete actions.
+        hidden_sizes: widths of the hidden layers, e.g. ``(120, 84)``; ``()`` is a linear model.
+        dueling: use a :class:`DuelingHead` instead of a plain linear output layer.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        hidden_sizes: Sequence[int] = (120, 84),
+        *,
+        dueling: bool = False,
+    ) -> None:
+        super().__init__()
+        sizes = _check_sizes(hidden_sizes)
+        if obs_dim < 1 or n_actions < 1:
+            raise ConfigError(
+                f"QNetwork needs obs_dim >= 1 and n_actions >= 1, got {obs_dim} and {n_actions}"
+            )
+        self.body = mlp(obs_dim, sizes)
+        features = sizes[-1] if sizes else obs_dim
+        self.head: nn.Module = (
+            DuelingHead(features, n_actions) if dueling else nn.Linear(features, n_actions)
+        )
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(obs))

@@ -1,0 +1,128 @@
+"""Experience replay: a fixed-size ring of past transitions to learn from in random minibatches.
+
+Learning from consecutive transitions feeds the network strongly correlated samples, and each
+transition is used once and thrown away. A replay buffer keeps the last ``capacity`` transitions
+and samples minibatches uniformly from them, which decorrelates updates and reuses experience.
+
+The buffer is five preallocated numpy arrays written in a ring: :meth:`ReplayBuffer.add` is O(1)
+(it overwrites the oldest entry once full), and :meth:`ReplayBuffer.sample` is one fancy-index per
+array, with no Python loop over the batch. It stores ``terminated`` but not ``truncated``: a
+transition cut by a time limit is stored as not terminated, so learning still bootstraps from it.
+
+::
+
+    buffer = ReplayBuffer(capacity=50_000, obs_dim=4, seed=0)
+    buffer.add(obs, action, reward, next_obs, terminated)
+    batch = buffer.sample(64)          # batch.obs.shape == (64, 4)
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from rlladder.errors import ConfigError, check_int
+
+__all__ = ["ReplayBuffer", "Batch"]
+
+
+class Batch(NamedTuple):
+    """A minibatch of transitions as arrays with a leading batch dimension."""
+
+    obs: np.ndarray  # (B, obs_dim) float32
+    actions: np.ndarray  # (B,) int64
+    rewards: np.ndarray  # (B,) float32
+    next_obs: np.ndarray  # (B, obs_dim) float32
+    terminated: np.ndarray  # (B,) float32: 1.0 where the episode truly ended
+
+
+class ReplayBuffer:
+    """A ring buffer of transitions with seeded uniform sampling.
+
+    Args:
+        capacity: how many transitions it keeps; the oldest is overwritten first.
+        obs_dim: length of an observation vector.
+        seed: seeds sampling (or pass ``rng``, a ``numpy.random.Generator`` to share).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_dim: int,
+        *,
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.capacity = check_int("capacity", capacity, 1, owner="ReplayBuffer")
+        self.obs_dim = check_int("obs_dim", obs_dim, 1, owner="ReplayBuffer")
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
+        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.position = 0  # where the next transition goes
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool) -> None:
+        """Store one transition, overwriting the oldest when full."""
+        i = self.position
+        self.obs[i] = obs
+        self.actions[i] = action
+        self.rewards[i] = reward
+        self.next_obs[i] = next_obs
+        self.terminated[i] = terminated
+        self.position = (i + 1) % self.capacity
+        if self.size < self.capacity:
+            self.size += 1
+
+    def sample(self, batch_size: int) -> Batch:
+        """``batch_size`` transitions drawn uniformly with replacement."""
+        if self.size == 0:
+            raise ConfigError("cannot sample from an empty ReplayBuffer; add transitions first")
+        idx = self.rng.integers(0, self.size, size=batch_size)
+        return self._gather(idx)
+
+    def latest(self) -> Batch:
+        """The most recently added transition as a batch of one (what learning without replay uses)."""
+        return self._gather(np.array([(self.position - 1) % self.capacity]))
+
+    def _gather(self, idx: np.ndarray) -> Batch:
+        return Batch(
+            self.obs[idx],
+            self.actions[idx],
+            self.rewards[idx],
+            self.next_obs[idx],
+            self.terminated[idx],
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The stored transitions and ring position (arrays are copied)."""
+        n = self.size
+        return {
+            "capacity": self.capacity,
+            "obs_dim": self.obs_dim,
+            "position": self.position,
+            "size": n,
+            "obs": self.obs[:n].copy(),
+            "actions": self.actions[:n].copy(),
+            "rewards": self.rewards[:n].copy(),
+            "next_obs": self.next_obs[:n].copy(),
+            "terminated": self.terminated[:n].copy(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (into a buffer of the same shape)."""
+        if state["capacity"] != self.capacity or state["obs_dim"] != self.obs_dim:
+            raise ConfigError(
+                f"replay buffer shape mismatch: saved capacity={state['capacity']}, "
+                f"obs_dim={state['obs_dim']}; this one has {self.capacity}, {self.obs_dim}"
+            )
+        n = int(state["size"])
+        for key in ("obs", "actions", "rewards", "next_obs", "terminated"):
+            getattr(self, key)[:n] = np.asarray(state[key])
+        self.size, self.position = n, int(state["position"])

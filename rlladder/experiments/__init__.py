@@ -1,0 +1,24 @@
+"""Experiments: many runs of many variants, run on a backend, saved, summarised.
+
+* :mod:`~rlladder.experiments.spec`: what to run (:class:`Experiment`, :class:`Variant`, TOML)
+* :mod:`~rlladder.experiments.runner` and :mod:`~rlladder.experiments.backends`: how
+* :mod:`~rlladder.experiments.store`: where the results live (a CSV per run, resumable)
+* :mod:`~rlladder.experiments.stats`: moving averages, bootstrap CIs, IQM, summary tables
+* :mod:`~rlladder.experiments.suites`: ready experiments that reproduce the course's plots
+"""
+
+from rlladder.experiments.runner import run_experiment
+from rlladder.experiments.spec import Experiment, Variant, load_experiment
+from rlladder.experiments.store import load_results
+from rlladder.experiments.suites import get_suite, list_suites, register_suite
+
+__all__ = [
+    "Experiment",
+    "Variant",
+    "load_experiment",
+    "run_experiment",
+    "load_results",
+    "get_suite",
+    "list_suites",
+    "register_suite",
+]

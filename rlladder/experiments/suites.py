@@ -1,0 +1,228 @@
+"""Suites: named, ready-made experiments that reproduce the course's plots.
+
+::
+
+    rlladder list                        # the suites, with one line each
+    rlladder run frozenlake              # run one (then: results/frozenlake/)
+    exp = rl.get_suite("frozenlake")     # or get it as an Experiment, change it, run it
+    exp = exp.replace(runs=5)
+
+Adding a suite is one function returning an :class:`~rlladder.Experiment` (or a dict of named
+parts, each an Experiment, for a suite made of several experiments)::
+
+    def cartpole_forgetting() -> rl.Experiment:
+        return rl.Experiment(env="CartPole-v1", variants={...}, runs=10, steps=200_000)
+
+    register_suite("cartpole-forgetting", cartpole_forgetting, "DQN forgets what it learned")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rlladder.errors import ConfigError, unknown_name
+from rlladder.experiments.spec import Experiment, Variant
+
+__all__ = ["register_suite", "get_suite", "list_suites", "describe_suites", "Suite", "SuiteResult"]
+
+SuiteResult = Experiment | dict[str, Experiment]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A suite: a function that builds its experiment(s), and a line saying what it shows."""
+
+    build: Callable[[], SuiteResult]
+    description: str = ""
+
+
+_SUITES: dict[str, Suite] = {}
+
+
+def register_suite(
+    name: str, build: Callable[[], SuiteResult], description: str = "", *, overwrite: bool = False
+) -> None:
+    """Make ``build()`` available as suite ``name`` (``rlladder run NAME``, :func:`get_suite`).
+
+    ``build`` returns an Experiment, or a dict ``part -> Experiment`` for a suite of several
+    experiments (the CLI runs each into ``results/NAME/PART``).
+    """
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a suite name must be a non-empty string, got {name!r}")
+    if not callable(build):
+        raise TypeError(f"register_suite({name!r}, ...) needs a function, got {build!r}")
+    if name in _SUITES and not overwrite:
+        raise ConfigError(
+            f"suite {name!r} is already registered; pass overwrite=True to replace it"
+        )
+    _SUITES[name] = Suite(build, description)
+
+
+def list_suites() -> list[str]:
+    """The suite names, sorted."""
+    return sorted(_SUITES)
+
+
+def describe_suites() -> list[tuple[str, str]]:
+    """``(name, one-line description)`` for every suite."""
+    return [(name, _SUITES[name].description) for name in list_suites()]
+
+
+def get_suite(name: str) -> SuiteResult:
+    """The experiment (or dict of named experiments) of suite ``name``.
+
+    Raises:
+        UnknownNameError: no such suite (the message lists the known ones).
+    """
+    if name not in _SUITES:
+        raise unknown_name("suite", name, _SUITES)
+    built = _SUITES[name].build()
+    if isinstance(built, Experiment):
+        return built
+    if isinstance(built, dict) and built and all(isinstance(e, Experiment) for e in built.values()):
+        return dict(built)
+    raise TypeError(f"suite {name!r} must build an rl.Experiment or a dict of them, got {built!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The built-in suites
+# --------------------------------------------------------------------------------------------
+
+# CartPole bins for tabular agents: cart position and velocity coarse, pole angle and angular
+# velocity finer (they decide whether the pole falls). Bounds cover where the episode lives.
+CARTPOLE_BINS = (3, 3, 8, 8)
+CARTPOLE_BOUNDS = ((-2.4, 2.4), (-3.0, 3.0), (-0.21, 0.21), (-3.5, 3.5))
+
+# DQN on CartPole: the presets are tuned for ~100k env steps; 50k shows every rung's character
+# (vanilla flails, replay learns then wobbles, the target network steadies it) at half the cost.
+CARTPOLE_STEPS = 50_000
+
+
+def frozenlake() -> Experiment:
+    """The course's first comparison: Q-learning vs Projective Simulation on the 4x4 lake."""
+    return Experiment(
+        name="frozenlake",
+        env="FrozenLake-v1",
+        env_kwargs={"is_slippery": False},
+        variants={"Q-learning": Variant("q-learning"), "PS": Variant("ps")},
+        runs=30,
+        episodes=500,
+        max_episode_steps=99,
+        seed=0,
+    )
+
+
+def frozenlake_slippery() -> Experiment:
+    """The same on the slippery lake: the ice moves you sideways 2 times out of 3."""
+    return Experiment(
+        name="frozenlake-slippery",
+        env="FrozenLake-v1",
+        env_kwargs={"is_slippery": True},
+        variants={"Q-learning": Variant("q-learning"), "PS": Variant("ps")},
+        runs=30,
+        episodes=3000,
+        max_episode_steps=99,
+        seed=0,
+    )
+
+
+def cartpole_ablation() -> Experiment:
+    """The DQN ladder, one switch per rung: vanilla, + replay, + target network, + Huber."""
+    return Experiment(
+        name="cartpole-ablation",
+        env="CartPole-v1",
+        variants={
+            "vanilla": Variant("dqn-vanilla"),
+            "+ replay": Variant("dqn-replay"),
+            "+ target": Variant("dqn-target"),
+            "+ Huber (DQN)": Variant("dqn"),
+        },
+        runs=10,
+        steps=CARTPOLE_STEPS,
+        seed=0,
+    )
+
+
+def cartpole_beyond() -> Experiment:
+    """Past the ladder: DQN against Double DQN and Dueling DQN."""
+    return Experiment(
+        name="cartpole-beyond",
+        env="CartPole-v1",
+        variants={
+            "DQN": Variant("dqn"),
+            "Double DQN": Variant("double-dqn"),
+            "Dueling DQN": Variant("dueling-dqn"),
+        },
+        runs=10,
+        steps=CARTPOLE_STEPS,
+        seed=0,
+    )
+
+
+def tabular_vs_deep() -> dict[str, Experiment]:
+    """A table against a network, twice: on FrozenLake (DQN sees one-hot states) and on CartPole
+    (Q-learning sees a binned state)."""
+    return {
+        "frozenlake": Experiment(
+            name="tabular-vs-deep-frozenlake",
+            env="FrozenLake-v1",
+            env_kwargs={"is_slippery": False},
+            variants={"Q-learning": Variant("q-learning"), "DQN": Variant("dqn")},
+            runs=10,
+            episodes=500,
+            max_episode_steps=99,
+            seed=0,
+        ),
+        "cartpole": Experiment(
+            name="tabular-vs-deep-cartpole",
+            env="CartPole-v1",
+            variants={
+                "Q-learning (binned)": Variant(
+                    "q-learning",
+                    bins=CARTPOLE_BINS,
+                    bounds=CARTPOLE_BOUNDS,
+                    eta=0.1,
+                    gamma=0.99,
+                    epsilon={
+                        "kind": "exponential",
+                        "start": 1.0,
+                        "end": 0.01,
+                        "decay": 0.995,
+                        "unit": "episode",
+                    },
+                ),
+                "DQN": Variant("dqn"),
+            },
+            runs=10,
+            steps=CARTPOLE_STEPS,
+            seed=0,
+        ),
+    }
+
+
+register_suite(
+    "frozenlake",
+    frozenlake,
+    "Q-learning vs PS on the non-slippery 4x4 lake, 30 runs x 500 episodes",
+)
+register_suite(
+    "frozenlake-slippery",
+    frozenlake_slippery,
+    "Q-learning vs PS on the slippery 4x4 lake, 30 runs x 3000 episodes",
+)
+register_suite(
+    "cartpole-ablation",
+    cartpole_ablation,
+    f"the DQN ladder on CartPole: vanilla, + replay, + target, + Huber; 10 runs x {CARTPOLE_STEPS:,} steps",
+)
+register_suite(
+    "cartpole-beyond",
+    cartpole_beyond,
+    f"DQN vs Double DQN vs Dueling DQN on CartPole; 10 runs x {CARTPOLE_STEPS:,} steps",
+)
+register_suite(
+    "tabular-vs-deep",
+    tabular_vs_deep,
+    "Q-learning vs DQN, on FrozenLake (one-hot) and on CartPole (binned Q-learning)",
+)

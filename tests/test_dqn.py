@@ -1,0 +1,260 @@
+"""DQN: the pure math against hand-computed numbers, the switches, checkpoints, errors."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import rlladder as rl
+from rlladder.deep.dqn import DQN, DQNConfig, dqn_loss, td_loss, td_target
+from rlladder.errors import ConfigError, DivergenceError, SpaceError, UnknownNameError
+
+LADDER = ["dqn-vanilla", "dqn-replay", "dqn-target", "dqn", "double-dqn", "dueling-dqn"]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny networks run fastest on one thread (and a shared CI machine has few cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+SMALL = {"hidden_sizes": (16,), "batch_size": 8, "buffer_size": 200, "learning_starts": 16}
+
+
+# -- the math -------------------------------------------------------------------------------
+
+
+def test_td_target_by_hand():
+    rewards = torch.tensor([1.0, 0.5, -1.0])
+    terminated = torch.tensor([0.0, 1.0, 0.0])
+    next_q = torch.tensor([[2.0, 4.0], [10.0, 10.0], [-3.0, -1.0]])
+    y = td_target(rewards, terminated, next_q, 0.5)
+    torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 4.0, 0.5, -1.0 + 0.5 * -1.0]))
+
+
+def test_double_td_target_values_the_online_argmax_with_the_target_net():
+    rewards, terminated = torch.zeros(2), torch.zeros(2)
+    next_q_target = torch.tensor([[1.0, 5.0], [7.0, 2.0]])
+    next_q_online = torch.tensor([[3.0, 0.0], [0.0, 3.0]])  # picks a'=0, then a'=1
+    y = td_target(rewards, terminated, next_q_target, 1.0, next_q_online)
+    torch.testing.assert_close(y, torch.tensor([1.0, 2.0]))
+
+
+def test_losses_by_hand():
+    q, y = torch.tensor([0.0, 0.0]), torch.tensor([0.5, 3.0])
+    torch.testing.assert_close(td_loss(q, y, "mse"), torch.tensor((0.25 + 9.0) / 2))
+    # Huber: 0.5 * 0.5**2 inside delta=1, 1 * (3 - 0.5) outside
+    torch.testing.assert_close(td_loss(q, y, "huber"), torch.tensor((0.125 + 2.5) / 2))
+
+
+def make(name="dqn", env_id="CartPole-v1", seed=0, **kw):
+    env = gym.make(env_id)
+    return rl.make_agent(name, env, seed=seed, **{**SMALL, **kw}), env
+
+
+def test_functional_loss_matches_the_agent_and_vmaps_over_seeds():
+    agent, env = make(double=True)
+    rl.train(agent, env, steps=60, seed=0)
+    batch = agent.buffer.sample(8)
+    tensors = tuple(torch.from_numpy(a) for a in batch)
+    params = dict(agent.q_net.named_parameters())
+    target = dict(agent.target_net.named_parameters())
+    loss, q_taken = dqn_loss(agent.q_net, params, target, tensors, gamma=0.99, double=True)
+    q_all = agent.q_net(tensors[0])
+    with torch.no_grad():
+        y = td_target(
+            tensors[2], tensors[4], agent.target_net(tensors[3]), 0.99, agent.q_net(tensors[3])
+        )
+    expected = td_loss(q_all.gather(1, tensors[1][:, None]).squeeze(1), y)
+    torch.testing.assert_close(loss, expected)
+
+    # three "seeds" of parameters, one batch each: one vmapped call, no Python loop
+    stacked = {k: torch.stack([v.detach()] * 3) for k, v in params.items()}
+    stacked_target = {k: torch.stack([v.detach()] * 3) for k, v in target.items()}
+    batches = tuple(torch.stack([t] * 3) for t in tensors)
+
+    def loss_of(p, tp, b):
+        return dqn_loss(agent.q_net, p, tp, b, gamma=0.99, double=True)[0]
+
+    losses = torch.func.vmap(loss_of)(stacked, stacked_target, batches)
+    torch.testing.assert_close(losses, expected.detach().expand(3))
+
+
+# -- making agents --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", LADDER)
+def test_every_rung_is_one_class_with_its_switches(name):
+    agent, _ = make(name)
+    assert type(agent) is DQN
+    cfg = agent.config
+    expected = {
+        "dqn-vanilla": (False, "none", "mse", False, False),
+        "dqn-replay": (True, "none", "mse", False, False),
+        "dqn-target": (True, "hard", "mse", False, False),
+        "dqn": (True, "hard", "huber", False, False),
+        "double-dqn": (True, "hard", "huber", True, False),
+        "dueling-dqn": (True, "hard", "huber", False, True),
+    }[name]
+    assert (cfg.replay, cfg.target, cfg.loss, cfg.double, cfg.dueling) == expected
+
+
+def test_cartpole_preset_and_overrides():
+    env = gym.make("CartPole-v1")
+    agent = rl.make_agent("dqn", env, seed=0)
+    assert agent.config.hidden_sizes == (128, 128) and agent.config.buffer_size == 100_000
+    agent = rl.make_agent("dqn", env, seed=0, batch_size=32, target="soft", tau=0.01)
+    assert (agent.config.batch_size, agent.config.target, agent.config.tau) == (32, "soft", 0.01)
+    # any combination of switches, e.g. vanilla + Huber
+    assert rl.make_agent("dqn-vanilla", env, loss="huber").config.replay is False
+
+
+def test_frozenlake_observations_arrive_one_hot():
+    agent, env = make(env_id="FrozenLake-v1")
+    assert agent.adapter.dim == 16
+    first = agent.q_net.body[0]
+    assert first.in_features == 16
+    obs, _ = env.reset(seed=0)
+    assert agent.q_values(obs).shape == (4,)
+    rl.train(agent, env, steps=50, seed=0)
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def test_bad_input_gives_clear_errors():
+    env = gym.make("CartPole-v1")
+    with pytest.raises(SpaceError, match="Discrete action space"):
+        rl.make_agent("dqn", gym.make("Pendulum-v1"))
+    with pytest.raises(ConfigError, match="hidden size"):
+        rl.make_agent("dqn", env, hidden_sizes=(64, 0))
+    with pytest.raises(ConfigError, match="batch_size=512 is larger than buffer_size=100"):
+        rl.make_agent("dqn", env, batch_size=512, buffer_size=100)
+    with pytest.raises(UnknownNameError, match="unknown loss 'l1'.*huber, mse"):
+        rl.make_agent("dqn", env, loss="l1")
+    with pytest.raises(UnknownNameError, match="optimizer"):
+        rl.make_agent("dqn", env, optimizer="adamax")
+    with pytest.raises(UnknownNameError, match="unknown DQN hyperparameter 'lr'"):
+        rl.make_agent("dqn", env, lr=0.1)
+    with pytest.raises(ConfigError, match="gamma"):
+        rl.make_agent("dqn", env, gamma=1.5)
+    # without replay the batch is the latest transition, so a big batch is no error
+    rl.make_agent("dqn-vanilla", env, batch_size=512, buffer_size=100)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")
+def test_cuda_without_cuda_is_a_clear_error():
+    with pytest.raises(ConfigError, match="CUDA is not available.*device='cpu'"):
+        make(device="cuda")
+
+
+def test_divergence_stops_training_naming_the_step():
+    agent, env = make("dqn-vanilla", learning_rate=1e30, optimizer="sgd")
+    with pytest.raises(DivergenceError, match=r"env step \d+.*learning rate.*reward"):
+        rl.train(agent, env, steps=500, seed=0)
+
+
+# -- bookkeeping ----------------------------------------------------------------------------
+
+
+def test_diagnostics_per_update():
+    agent, env = make(learning_starts=10, train_every=4)
+    env.reset(seed=0)
+    diags = []
+    obs = env.reset(seed=0)[0]
+    for _ in range(30):
+        a = agent.act(obs)
+        nxt, r, term, trunc, _ = env.step(a)
+        diags.append(agent.learn(rl.Transition(obs, a, r, nxt, term, trunc)))
+        obs = env.reset()[0] if term or trunc else nxt
+    updated = [i + 1 for i, d in enumerate(diags) if d]
+    assert updated == [12, 16, 20, 24, 28]
+    assert set(diags[11]) == {"loss", "q_mean", "action_gap", "epsilon"}
+    assert diags[11]["action_gap"] >= 0
+
+
+def test_vanilla_learns_from_the_latest_transition_only():
+    agent, env = make("dqn-vanilla", learning_starts=0)
+    assert agent.buffer.capacity == 1
+    obs = env.reset(seed=0)[0]
+    nxt, *_ = env.step(0)
+    agent.learn(rl.Transition(obs, 0, 1.0, nxt, False, False))
+    np.testing.assert_array_equal(agent.buffer.latest().next_obs[0], nxt)
+    assert agent.updates_done == 1
+
+
+def test_hard_and_soft_target_updates():
+    agent, env = make(target="hard", target_update_every=5, learning_starts=0)
+    rl.train(agent, env, steps=7, seed=0)  # 7 updates: copied at update 5, then 2 more steps
+    w_online = agent.q_net.head.weight
+    w_target = agent.target_net.head.weight
+    assert not torch.equal(w_online, w_target)
+    rl.train(agent, env, steps=3, seed=1)  # update 10 copies again
+    assert torch.equal(agent.q_net.head.weight, agent.target_net.head.weight)
+
+    agent, env = make(target="soft", tau=0.25, learning_starts=0)
+    before = agent.target_net.head.weight.clone()
+    rl.train(agent, env, steps=1, seed=0)
+    torch.testing.assert_close(
+        agent.target_net.head.weight, 0.75 * before + 0.25 * agent.q_net.head.weight
+    )
+
+
+def test_greedy_act_has_no_side_effects():
+    agent, env = make()
+    obs = env.reset(seed=0)[0]
+    state = agent.rng.bit_generator.state
+    actions = {agent.act(obs, explore=False) for _ in range(5)}
+    assert len(actions) == 1 and agent.rng.bit_generator.state == state
+    assert actions == {int(np.argmax(agent.q_values(obs)))}
+
+
+def test_same_seed_same_history_different_seed_different():
+    def history(seed):
+        agent, env = make(seed=seed, learning_starts=50)
+        return rl.train(agent, env, steps=400, seed=seed)
+
+    pd.testing.assert_frame_equal(history(3), history(3))
+    assert not history(3).equals(history(4))
+
+
+def test_network_init_leaves_global_torch_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    make()
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_save_load_acts_identically_and_resumes(tmp_path):
+    agent, env = make("dueling-dqn", epsilon=0.3)
+    rl.train(agent, env, steps=300, seed=0)
+    path = tmp_path / "agent.pt"
+    agent.save(path)
+    torch.load(path, weights_only=True)  # nothing but tensors and plain values inside
+    loaded = DQN.load(path)
+    assert loaded.config == agent.config
+    observations = [env.observation_space.sample() for _ in range(50)]
+    assert [agent.act(o, explore=False) for o in observations] == [
+        loaded.act(o, explore=False) for o in observations
+    ]
+    np.testing.assert_array_equal(agent.q_values(observations[0]), loaded.q_values(observations[0]))
+    # training on from the checkpoint gives what training on the original gives
+    h1 = rl.train(agent, env, steps=100, seed=5)
+    h2 = rl.train(loaded, gym.make("CartPole-v1"), steps=100, seed=5)
+    pd.testing.assert_frame_equal(h1, h2)
+
+
+def test_config_object_and_keywords_agree():
+    env = gym.make("CartPole-v1")
+    a = DQN(env.observation_space, env.action_space, seed=1, config=DQNConfig(**SMALL))
+    b = DQN(env.observation_space, env.action_space, seed=1, **SMALL)
+    assert a.config == b.config
+    obs = env.reset(seed=0)[0]
+    np.testing.assert_array_equal(a.q_values(obs), b.q_values(obs))
