@@ -251,6 +251,23 @@ def _report(
             fig.savefig(folder / f"learning_curves.{suffix}")
         plt.close(fig)
         print(f"figure: {folder / 'learning_curves.png'} (and .svg)")
+        _suite_figure(spec, results, folder)
+
+
+def _suite_figure(spec: dict[str, Any], results: Any, folder: Path) -> None:
+    """Save the suite's own figure (e.g. cartpole-forgetting's diagnostics), if it has one."""
+    import matplotlib.pyplot as plt
+
+    from rlladder.experiments.suites import suite_figure
+
+    draw = suite_figure(spec.get("name") or "")
+    if draw is None:
+        return
+    fig = draw(results)
+    for suffix in ("png", "svg"):
+        fig.savefig(folder / f"{draw.__name__}.{suffix}")
+    plt.close(fig)
+    print(f"figure: {folder / (draw.__name__ + '.png')} (and .svg)")
 
 
 def _title(spec: dict[str, Any], name: str) -> str:

@@ -131,7 +131,9 @@ def record(
     fps = check_range("fps", fps, 0.0, 100.0, low_inclusive=False, owner="record")
     path = Path(path)
     if path.suffix.lower() != ".gif":
-        raise ConfigError(f"record() writes an animated GIF; give a path ending in .gif, got {path}")
+        raise ConfigError(
+            f"record() writes an animated GIF; give a path ending in .gif, got {path}"
+        )
     try:
         import PIL.Image  # noqa: F401 - checked here, used by FrameRecorder
     except ImportError as err:

@@ -118,7 +118,7 @@ def test_cartpole_preset_and_overrides():
 def test_frozenlake_observations_arrive_one_hot():
     agent, env = make(env_id="FrozenLake-v1")
     assert agent.adapter.dim == 16
-    first = agent.q_net.body[0]
+    first = agent.q_net.layers[0]
     assert first.in_features == 16
     obs, _ = env.reset(seed=0)
     assert agent.q_values(obs).shape == (4,)

@@ -49,3 +49,10 @@ def test_dueling_head_is_value_plus_centred_advantage():
 def test_bad_hidden_sizes(sizes):
     with pytest.raises(ConfigError, match="hidden"):
         QNetwork(4, 2, sizes)
+
+
+@pytest.mark.parametrize("dueling", [False, True])
+def test_act_forward_is_forward(dueling):
+    net = QNetwork(4, 3, (8, 8), dueling=dueling)
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(net.act_forward(x), net(x))

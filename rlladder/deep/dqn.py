@@ -306,6 +306,10 @@ class DQN(Agent):
         self.config = cfg
         self.n_actions = discrete_actions(action_space, agent="DQN")
         self.adapter = vector_adapter(observation_space, agent="DQN")
+        # a flat Box (CartPole) needs no adapting on the hot path: numpy casts on buffer writes
+        self._flat_box = (
+            isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1
+        )
         self.device = _resolve_device(cfg.device)
         self._on_cuda = self.device.type == "cuda"
         self.epsilon_schedule = as_schedule(cfg.epsilon, name="epsilon", owner="DQN")
@@ -321,7 +325,7 @@ class DQN(Agent):
             self.q_net = QNetwork(
                 self.adapter.dim, self.n_actions, cfg.hidden_sizes, dueling=cfg.dueling
             ).to(self.device)
-        self.target_net: nn.Module | None = None
+        self.target_net: QNetwork | None = None
         if cfg.target != "none":
             self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.q_net.parameters(), lr=self.lr_schedule(0))
@@ -349,11 +353,14 @@ class DQN(Agent):
         """Epsilon-greedy on ``Q(obs, ·)`` when exploring, greedy (no side effects) otherwise."""
         if explore and self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
-        x = torch.from_numpy(self.adapter(obs))
+        if self._flat_box and type(obs) is np.ndarray and obs.dtype == np.float32:
+            x = torch.from_numpy(obs)
+        else:
+            x = torch.from_numpy(self.adapter(obs))
         if self._on_cuda:
             x = x.to(self.device)
         with torch.inference_mode():
-            return int(self.q_net(x.unsqueeze(0)).argmax())
+            return int(self.q_net.act_forward(x.unsqueeze(0)).argmax())
 
     def end_episode(self) -> None:
         self.episodes_done += 1
@@ -372,8 +379,11 @@ class DQN(Agent):
         """
         cfg = self.config
         t = transition
-        adapt = self.adapter
-        self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
+        if self._flat_box:
+            self.buffer.add(t.obs, t.action, t.reward, t.next_obs, t.terminated)
+        else:
+            adapt = self.adapter
+            self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
         self.steps_done += 1
         if self.steps_done <= cfg.learning_starts or self.steps_done % cfg.train_every:
             return {}
@@ -391,12 +401,12 @@ class DQN(Agent):
             else torch.from_numpy(a)
             for a in batch
         )
-        q_all = self.q_net(obs)
+        q_all = self.q_net.layers(obs)
         q_taken = q_all.gather(1, actions.unsqueeze(1)).squeeze(1)
         with torch.no_grad():
             bootstrap_net = self.target_net if self.target_net is not None else self.q_net
-            next_q_target = bootstrap_net(next_obs)
-            next_q_online = self.q_net(next_obs) if cfg.double else None
+            next_q_target = bootstrap_net.layers(next_obs)
+            next_q_online = self.q_net.layers(next_obs) if cfg.double else None
             y = td_target(rewards, terminated, next_q_target, cfg.gamma, next_q_online)
         loss = td_loss(q_taken, y, cfg.loss, cfg.huber_delta)
 

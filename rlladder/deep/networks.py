@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from rlladder.errors import ConfigError
 
@@ -91,11 +92,32 @@ class QNetwork(nn.Module):
             raise ConfigError(
                 f"QNetwork needs obs_dim >= 1 and n_actions >= 1, got {obs_dim} and {n_actions}"
             )
-        self.body = mlp(obs_dim, sizes)
+        body = mlp(obs_dim, sizes)  # built before the head: the order seeds draw weights in
         features = sizes[-1] if sizes else obs_dim
-        self.head: nn.Module = (
-            DuelingHead(features, n_actions) if dueling else nn.Linear(features, n_actions)
-        )
+        head = DuelingHead(features, n_actions) if dueling else nn.Linear(features, n_actions)
+        # one flat Sequential (hidden layers, then the head): fewer nested module calls per pass
+        self.layers = nn.Sequential(*body, head)
+
+    @property
+    def head(self) -> nn.Module:
+        """The output layer (a Linear, or a :class:`DuelingHead`)."""
+        return self.layers[-1]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(obs))
+        return self.layers(obs)
+
+    def act_forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """The same function as :meth:`forward`, minus ``nn.Module`` call overhead (and hooks).
+
+        Acting runs one tiny forward pass per env step, where Python overhead is a large part of
+        the cost; the agent uses this under ``torch.inference_mode()``.
+        """
+        x = obs
+        for layer in self.layers:
+            if type(layer) is nn.Linear:
+                x = F.linear(x, layer.weight, layer.bias)
+            elif type(layer) is nn.ReLU:
+                x = torch.relu(x)
+            else:
+                x = layer(x)
+        return x

@@ -213,6 +213,8 @@ def make_backend(
         return backend
     if backend not in BACKENDS:
         raise unknown_name("backend", backend, BACKENDS)
+    if workers is not None:
+        check_int("workers", workers, 1)
     if address is not None and backend != "ray":
         raise ConfigError(f"address= is for the ray backend only, not {backend!r}")
     if backend == "serial":

@@ -43,6 +43,7 @@ import dataclasses
 import importlib
 import inspect
 import json
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -368,7 +369,7 @@ class Experiment:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: malformed TOML: {error}") from None
+            raise ConfigError(_toml_error(path, text, error)) from None
         data.setdefault("name", path.stem)
         return cls.from_dict(data, source=str(path))
 
@@ -379,6 +380,19 @@ class Experiment:
         if changes.get("steps") is not None:
             changes.setdefault("episodes", None)
         return dataclasses.replace(self, **changes)
+
+
+def _toml_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> str:
+    """``path:LINE: malformed TOML at key 'KEY': why`` and the offending line, for a student."""
+    found = re.search(r"line (\d+)", str(error))
+    if found is None:
+        return f"{path}: malformed TOML: {error}"
+    number = int(found.group(1))
+    lines = text.splitlines()
+    line = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    key = re.match(r"\s*([A-Za-z0-9_.\"'-]+)\s*=", line)
+    where = f" at key {key.group(1).strip(chr(34))!r}" if key else ""
+    return f"{path}:{number}: malformed TOML{where} (line {number}: {line!r}): {error}"
 
 
 def run_seeds(seed: int, runs: int) -> list[int]:

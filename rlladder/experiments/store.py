@@ -40,6 +40,15 @@ _EXACT_FLOATS: dict[str, Any] = (
 )
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _slug(label: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-").lower()
     return slug or "variant"
@@ -173,6 +182,7 @@ class ResultsStore:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the usual mode
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

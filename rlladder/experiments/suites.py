@@ -20,33 +20,55 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rlladder.errors import ConfigError, unknown_name
 from rlladder.experiments.spec import Experiment, Variant
 
-__all__ = ["register_suite", "get_suite", "list_suites", "describe_suites", "Suite", "SuiteResult"]
+__all__ = [
+    "register_suite",
+    "get_suite",
+    "list_suites",
+    "describe_suites",
+    "suite_figure",
+    "Suite",
+    "SuiteResult",
+    "SuiteFigure",
+]
 
 SuiteResult = Experiment | dict[str, Experiment]
+#: A suite's own extra figure: ``figure(results) -> matplotlib Figure`` (the CLI saves it next to
+#: the learning curves as ``NAME.png``, NAME being the function's ``__name__``).
+SuiteFigure = Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
 class Suite:
-    """A suite: a function that builds its experiment(s), and a line saying what it shows."""
+    """A suite: a function that builds its experiment(s), a line saying what it shows, and
+    optionally a figure of its own drawn from the results (beyond the learning curves)."""
 
     build: Callable[[], SuiteResult]
     description: str = ""
+    figure: SuiteFigure | None = None
 
 
 _SUITES: dict[str, Suite] = {}
 
 
 def register_suite(
-    name: str, build: Callable[[], SuiteResult], description: str = "", *, overwrite: bool = False
+    name: str,
+    build: Callable[[], SuiteResult],
+    description: str = "",
+    *,
+    figure: SuiteFigure | None = None,
+    overwrite: bool = False,
 ) -> None:
     """Make ``build()`` available as suite ``name`` (``rlladder run NAME``, :func:`get_suite`).
 
     ``build`` returns an Experiment, or a dict ``part -> Experiment`` for a suite of several
-    experiments (the CLI runs each into ``results/NAME/PART``).
+    experiments (the CLI runs each into ``results/NAME/PART``). ``figure(results)``, if given,
+    draws the suite's own figure from its results; ``rlladder run/plot`` saves it as
+    ``FUNCTION_NAME.png`` beside ``learning_curves.png``.
     """
     if not isinstance(name, str) or not name:
         raise ConfigError(f"a suite name must be a non-empty string, got {name!r}")
@@ -56,7 +78,9 @@ def register_suite(
         raise ConfigError(
             f"suite {name!r} is already registered; pass overwrite=True to replace it"
         )
-    _SUITES[name] = Suite(build, description)
+    if figure is not None and not callable(figure):
+        raise TypeError(f"register_suite({name!r}, figure=...) needs a function, got {figure!r}")
+    _SUITES[name] = Suite(build, description, figure)
 
 
 def list_suites() -> list[str]:
@@ -67,6 +91,12 @@ def list_suites() -> list[str]:
 def describe_suites() -> list[tuple[str, str]]:
     """``(name, one-line description)`` for every suite."""
     return [(name, _SUITES[name].description) for name in list_suites()]
+
+
+def suite_figure(name: str) -> SuiteFigure | None:
+    """The extra figure function of suite ``name``, or ``None`` (no such suite, or none given)."""
+    suite = _SUITES.get(name)
+    return None if suite is None else suite.figure
 
 
 def get_suite(name: str) -> SuiteResult:
@@ -160,6 +190,39 @@ def cartpole_beyond() -> Experiment:
     )
 
 
+#: Long enough for a DQN with a constant learning rate to reach 500, stay, and then lose it.
+FORGETTING_STEPS = 150_000
+
+
+def cartpole_forgetting() -> Experiment:
+    """Catastrophic forgetting: DQN with a constant learning rate against the tuned preset, whose
+    learning rate anneals to almost nothing by 70k steps. Long runs, so the collapses show."""
+    return Experiment(
+        name="cartpole-forgetting",
+        env="CartPole-v1",
+        variants={
+            "DQN, constant lr 1e-3": Variant("dqn", learning_rate=1e-3),
+            "DQN, annealed lr (preset)": Variant("dqn"),
+        },
+        runs=5,
+        steps=FORGETTING_STEPS,
+        seed=0,
+    )
+
+
+def forgetting_diagnostics(results: Any) -> Any:
+    """The figure of ``cartpole-forgetting``: the return above what the Q-network did meanwhile."""
+    from rlladder.plots.diagnostics import diagnostics_curves
+
+    return diagnostics_curves(
+        results,
+        columns=("reward", "q_mean", "action_gap", "loss"),
+        window=10,
+        threshold=500.0,
+        title="Catastrophic forgetting: DQN on CartPole-v1",
+    )
+
+
 def tabular_vs_deep() -> dict[str, Experiment]:
     """A table against a network, twice: on FrozenLake (DQN sees one-hot states) and on CartPole
     (Q-learning sees a binned state)."""
@@ -220,6 +283,13 @@ register_suite(
     "cartpole-beyond",
     cartpole_beyond,
     f"DQN vs Double DQN vs Dueling DQN on CartPole; 10 runs x {CARTPOLE_STEPS:,} steps",
+)
+register_suite(
+    "cartpole-forgetting",
+    cartpole_forgetting,
+    f"DQN forgets: constant vs annealed learning rate on CartPole, with its Q-value diagnostics; "
+    f"5 runs x {FORGETTING_STEPS:,} steps",
+    figure=forgetting_diagnostics,
 )
 register_suite(
     "tabular-vs-deep",

@@ -15,6 +15,7 @@ _LAZY: dict[str, str] = {
     "value_map": "rlladder.plots.grid",
     "h_matrix_map": "rlladder.plots.grid",
     "LivePlot": "rlladder.plots.live",
+    "diagnostics_curves": "rlladder.plots.diagnostics",
 }
 
 

@@ -163,7 +163,9 @@ class LivePlot:
                 "for the next rl.train(...)"
             )
         if self.title is None:
-            self.title = getattr(agent, "name", "") or type(agent).__name__
+            self.title = (
+                (getattr(agent, "name", "") or type(agent).__name__) if agent else "training"
+            )
         self.episodes.append(int(record.get("episode", len(self.episodes))))
         for column in self.columns:
             self.data[column].append(float(record.get(column, np.nan)))

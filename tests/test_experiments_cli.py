@@ -1,0 +1,191 @@
+"""The ``rlladder`` command: list, run (suites, TOML, overrides), plot, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import rlladder as rl
+from rlladder.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+FAST = ["--runs", "2", "--episodes", "15", "--backend", "serial", "--quiet"]
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_clean_error(code: int, err: str, *words: str) -> None:
+    assert code != 0
+    assert err.startswith("rlladder: error:") and "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def test_list_names_agents_and_suites(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    agents, suites = out.split("suites")
+    for name in ("q-learning", "ps", "dqn", "dqn-vanilla"):
+        assert re.search(rf"^\s+{re.escape(name)}\s", agents, re.M)
+    for name in ("frozenlake", "frozenlake-slippery", "cartpole-ablation", "tabular-vs-deep"):
+        assert re.search(rf"^\s+{re.escape(name)}\s", suites, re.M)
+
+
+def test_console_script_runs_in_a_subprocess():
+    done = subprocess.run(
+        [sys.executable, "-m", "rlladder", "list"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "cartpole-ablation" in done.stdout and "ps" in done.stdout
+
+
+def test_run_a_suite_with_overrides_then_plot_without_training(tmp_path, capsys):
+    out = tmp_path / "lake"
+    code, text, _ = run_cli(
+        capsys, "run", "frozenlake", *FAST, "--seed", "3", "--out", out, "--no-plot"
+    )
+    assert code == 0
+    assert "2 variants x 2 runs x 15 episodes (serial backend)" in text
+    spec = json.loads((out / "spec.json").read_text())["experiment"]
+    assert (spec["runs"], spec["episodes"], spec["seed"]) == (2, 15, 3)
+    assert len(list((out / "runs").glob("*.csv"))) == 4
+    assert "| Q-learning | 2 |" in (out / "summary.md").read_text()
+    expected = rl.run_experiment(
+        rl.get_suite("frozenlake").replace(runs=2, episodes=15, seed=3),
+        backend="serial",
+        progress=False,
+    )
+    pd.testing.assert_frame_equal(rl.load_results(out), expected)
+    table = pd.read_csv(out / "summary.csv", index_col="variant")
+    assert table.index.tolist() == ["Q-learning", "PS"] and (table["runs"] == 2).all()
+
+    assert not (out / "learning_curves.png").exists()
+    runs_before = {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()}
+    code, text, _ = run_cli(capsys, "plot", out, "--window", "5")
+    assert code == 0 and "moving average over 5 episodes" in text
+    for name in ("summary.csv", "summary.md", "learning_curves.png", "learning_curves.svg"):
+        assert (out / name).stat().st_size > 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").iterdir()} == runs_before
+
+    # the same command resumes (nothing left to run); another seed is refused, --overwrite works
+    code, _, err = run_cli(capsys, "run", "frozenlake", *FAST, "--seed", "4", "--out", out)
+    assert_clean_error(code, err, "different experiment", "--out", "--overwrite")
+    code, _, _ = run_cli(
+        capsys, "run", "frozenlake", *FAST, "--seed", "4", "--out", out, "--overwrite", "--no-plot"
+    )
+    assert code == 0 and json.loads((out / "spec.json").read_text())["experiment"]["seed"] == 4
+
+
+def test_steps_budget_and_process_backend(tmp_path, capsys):
+    out = tmp_path / "steps"
+    code, text, _ = run_cli(
+        capsys,
+        "run",
+        "frozenlake",
+        "--runs",
+        "1",
+        "--steps",
+        "300",
+        "--backend",
+        "process",
+        "--workers",
+        "2",
+        "--out",
+        out,
+        "--quiet",
+        "--no-plot",
+    )
+    assert code == 0 and "300 steps (process backend)" in text
+    results = rl.load_results(out)
+    assert (results.groupby("variant")["env_step"].max() <= 300).all()
+
+
+def readme_toml() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("<!-- section: experiments -->")[1].split("<!-- /section: experiments")[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert blocks, "the README's experiments section has no TOML example"
+    return blocks[0]
+
+
+def test_the_readme_toml_example_runs(tmp_path, capsys):
+    path = tmp_path / "my_experiment.toml"
+    path.write_text(readme_toml())
+    exp = rl.experiments.load_experiment(path)
+    assert exp.name == "my-lake" and set(exp.variants) == {"Q-learning", "PS"}
+    out = tmp_path / "out"
+    code, text, _ = run_cli(
+        capsys,
+        "run",
+        path,
+        "--runs",
+        "2",
+        "--episodes",
+        "20",
+        "--backend",
+        "serial",
+        "--out",
+        out,
+        "--quiet",
+        "--no-plot",
+    )
+    assert code == 0 and "my-lake" in text
+    results = rl.load_results(out)
+    assert results.groupby("variant").size().to_dict() == {"PS": 40, "Q-learning": 40}
+
+
+def test_a_small_toml_file_runs_with_its_own_settings(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "tiny.toml"
+    path.write_text(
+        'env = "FrozenLake-v1"\nruns = 2\nepisodes = 12\nseed = 9\nmax_episode_steps = 30\n'
+        '[env_kwargs]\nis_slippery = false\n[variants.own]\nagent = "own_agents:RunningMeanAgent"\n'
+    )
+    monkeypatch.chdir(tmp_path)  # default folder: results/NAME, NAME from the file name
+    code, _, _ = run_cli(capsys, "run", path, "--backend", "serial", "--quiet", "--no-plot")
+    assert code == 0
+    results = rl.load_results(tmp_path / "results" / "tiny")
+    assert len(results) == 24 and set(results["variant"]) == {"own"}
+    assert set(results["seed"]) == set(rl.experiments.spec.run_seeds(9, 2))
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "frozenlak"], ["unknown suite 'frozenlak'", "frozenlake", "cartpole-ablation"]),
+        (["run", "frozenlake", "--runs", "0"], ["runs", "0"]),
+        (
+            ["run", "frozenlake", "--runs", "1", "--episodes", "5", "--window", "9"],
+            ["window=9", "5 episodes"],
+        ),
+        (["run", "frozenlake", "--workers", "0"], ["workers"]),
+    ],
+)
+def test_bad_input_is_one_clear_line(argv, words, tmp_path, capsys):
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "x", "--backend", "serial", "--quiet")
+    assert_clean_error(code, err, *words)
+
+
+def test_unknown_agent_and_malformed_toml(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('env = "FrozenLake-v1"\nepisodes = 5\n[variants.x]\nagent = "q-lerning"\n')
+    code, _, err = run_cli(capsys, "run", path)
+    assert_clean_error(code, err, "unknown agent 'q-lerning'", "q-learning", "ps")
+    path.write_text('env = "FrozenLake-v1"\nruns = 2\nepisodes = = 5\n')
+    code, _, err = run_cli(capsys, "run", path)
+    assert_clean_error(code, err, "'episodes'", "line 3")
+
+
+def test_plot_a_folder_without_results(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "plot", tmp_path)
+    assert_clean_error(code, err, "holds no results", "rlladder run")
+    code, _, err = run_cli(capsys, "plot", tmp_path / "missing")
+    assert_clean_error(code, err, "no results folder")
