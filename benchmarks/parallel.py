@@ -29,7 +29,7 @@ TABULAR = rl.Experiment(
     env_kwargs={"is_slippery": True},
     variants={"Q-learning": rl.Variant("q-learning"), "PS": rl.Variant("ps")},
     runs=8,
-    episodes=2000,
+    episodes=5000,
     max_episode_steps=99,
     seed=0,
 )
@@ -38,8 +38,8 @@ DQN = rl.Experiment(
     name="dqn",
     env="CartPole-v1",
     variants={"DQN": rl.Variant("dqn")},
-    runs=4,
-    steps=4000,
+    runs=6,
+    steps=8000,
     seed=0,
 )
 
