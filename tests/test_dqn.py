@@ -15,15 +15,6 @@ from rlladder.errors import ConfigError, DivergenceError, SpaceError, UnknownNam
 LADDER = ["dqn-vanilla", "dqn-replay", "dqn-target", "dqn", "double-dqn", "dueling-dqn"]
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run fastest on one thread (and a shared CI machine has few cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SMALL = {"hidden_sizes": (16,), "batch_size": 8, "buffer_size": 200, "learning_starts": 16}
 
 

@@ -10,20 +10,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 import rlladder as rl
 from rlladder.envs import PROBE_EXPECTATIONS, expected_q_values
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny networks run fastest on one thread (and a shared CI machine has few cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 STEPS = 1_000
 PROBE_SETTINGS = {

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from rlladder.deep.networks import QNetwork
+from rlladder.deep.networks import QNetwork, check_hidden_sizes
 from rlladder.deep.replay import Batch, ReplayBuffer
 from rlladder.errors import (
     ConfigError,
@@ -52,7 +52,7 @@ from rlladder.errors import (
     unknown_name,
 )
 from rlladder.interface import Agent, Transition
-from rlladder.schedules import Schedule, as_schedule
+from rlladder.schedules import ConstantSchedule, Schedule, as_schedule
 from rlladder.spaces import discrete_actions, vector_adapter
 
 __all__ = ["DQN", "DQNConfig", "td_target", "td_loss", "dqn_loss", "LOSSES", "OPTIMIZERS"]
@@ -199,19 +199,7 @@ class DQNConfig:
 
     def checked(self, owner: str = "DQN") -> DQNConfig:
         """Validate every field (clear errors naming the field and what would work); return self."""
-        try:
-            self.hidden_sizes = tuple(self.hidden_sizes)
-        except TypeError:
-            raise ConfigError(
-                f"{owner}: hidden_sizes must be a sequence of widths such as (120, 84), "
-                f"got {self.hidden_sizes!r}"
-            ) from None
-        for h in self.hidden_sizes:
-            if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-                raise ConfigError(
-                    f"{owner}: every hidden size must be a whole number >= 1 (e.g. (120, 84)), "
-                    f"got hidden_sizes={self.hidden_sizes!r}"
-                )
+        self.hidden_sizes = check_hidden_sizes(self.hidden_sizes, owner=owner)
         if self.loss not in LOSSES:
             raise unknown_name("loss", self.loss, LOSSES)
         if self.optimizer not in OPTIMIZERS:
@@ -234,8 +222,10 @@ class DQNConfig:
                 "buffer_size=50_000)"
             )
         as_schedule(self.epsilon, name="epsilon", owner=owner)
-        as_schedule(self.learning_rate, name="learning_rate", high=math.inf, owner=owner)
-        if as_schedule(self.learning_rate, name="learning_rate", high=math.inf)(0) <= 0:
+        if (
+            as_schedule(self.learning_rate, name="learning_rate", high=math.inf, owner=owner)(0)
+            <= 0
+        ):
             raise ConfigError(f"{owner}: learning_rate must be > 0, got {self.learning_rate!r}")
         if not isinstance(self.device, str | torch.device):
             raise ConfigError(f"{owner}: device must be 'cpu' or 'cuda', got {self.device!r}")
@@ -328,6 +318,7 @@ class DQN(Agent):
         self.target_net: QNetwork | None = None
         if cfg.target != "none":
             self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+            self._soft_pairs = (list(self.target_net.parameters()), list(self.q_net.parameters()))
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.q_net.parameters(), lr=self.lr_schedule(0))
         # Without replay the buffer holds just the latest transition.
         capacity = cfg.buffer_size if cfg.replay else 1
@@ -410,7 +401,7 @@ class DQN(Agent):
             y = td_target(rewards, terminated, next_q_target, cfg.gamma, next_q_online)
         loss = td_loss(q_taken, y, cfg.loss, cfg.huber_delta)
 
-        if not isinstance(self.lr_schedule, _ConstantLike):
+        if not isinstance(self.lr_schedule, ConstantSchedule):
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_schedule(self.steps_done)
         self.optimizer.zero_grad(set_to_none=True)
@@ -447,8 +438,7 @@ class DQN(Agent):
                 self.target_net.load_state_dict(self.q_net.state_dict())
         else:  # soft (Polyak): θ⁻ ← τ θ + (1 - τ) θ⁻
             with torch.no_grad():
-                target = list(self.target_net.parameters())
-                online = list(self.q_net.parameters())
+                target, online = self._soft_pairs
                 torch._foreach_lerp_(target, online, cfg.tau)
 
     # -- checkpoints ------------------------------------------------------------------------
@@ -537,8 +527,6 @@ class DQN(Agent):
 # ----------------------------------------------------------------------------------------------
 # Checkpoint helpers: spaces and RNG state as plain values (weights_only-safe).
 # ----------------------------------------------------------------------------------------------
-
-_ConstantLike = type(as_schedule(1.0))
 
 
 def _rng_state(rng: np.random.Generator) -> dict[str, Any]:

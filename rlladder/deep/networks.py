@@ -28,20 +28,24 @@ from torch.nn import functional as F
 
 from rlladder.errors import ConfigError
 
-__all__ = ["QNetwork", "DuelingHead", "mlp"]
+__all__ = ["QNetwork", "DuelingHead", "mlp", "check_hidden_sizes"]
 
 
-def _check_sizes(hidden_sizes: Sequence[int]) -> tuple[int, ...]:
+def check_hidden_sizes(hidden_sizes: Sequence[int], *, owner: str = "") -> tuple[int, ...]:
+    """``hidden_sizes`` as a tuple of widths >= 1, or a :class:`ConfigError` saying what would work."""
+    where = f"{owner}: " if owner else ""
     try:
         sizes = tuple(hidden_sizes)
     except TypeError:
         raise ConfigError(
-            f"hidden_sizes must be a sequence of layer widths such as (120, 84), got {hidden_sizes!r}"
+            f"{where}hidden_sizes must be a sequence of layer widths such as (120, 84), "
+            f"got {hidden_sizes!r}"
         ) from None
     for h in sizes:
         if isinstance(h, bool) or not isinstance(h, int) or h < 1:
             raise ConfigError(
-                f"hidden_sizes must hold whole numbers >= 1 (e.g. (120, 84)), got {hidden_sizes!r}"
+                f"{where}every hidden size must be a whole number >= 1 (e.g. (120, 84)), "
+                f"got hidden_sizes={hidden_sizes!r}"
             )
     return sizes
 
@@ -49,7 +53,7 @@ def _check_sizes(hidden_sizes: Sequence[int]) -> tuple[int, ...]:
 def mlp(in_dim: int, hidden_sizes: Sequence[int]) -> nn.Sequential:
     """Linear + ReLU layers of the given widths (an empty sequence gives the identity)."""
     layers: list[nn.Module] = []
-    for width in _check_sizes(hidden_sizes):
+    for width in check_hidden_sizes(hidden_sizes):
         layers += [nn.Linear(in_dim, width), nn.ReLU()]
         in_dim = width
     return nn.Sequential(*layers)
@@ -87,7 +91,7 @@ class QNetwork(nn.Module):
         dueling: bool = False,
     ) -> None:
         super().__init__()
-        sizes = _check_sizes(hidden_sizes)
+        sizes = check_hidden_sizes(hidden_sizes)
         if obs_dim < 1 or n_actions < 1:
             raise ConfigError(
                 f"QNetwork needs obs_dim >= 1 and n_actions >= 1, got {obs_dim} and {n_actions}"

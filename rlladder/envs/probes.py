@@ -52,18 +52,22 @@ class _Probe(gym.Env):
         self.observation_space = spaces.Box(low, high, shape=(1,), dtype=np.float32)
         self.action_space = spaces.Discrete(n_actions)
 
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return _obs(self._start()), {}
+
+    def _start(self) -> float:
+        """Begin an episode (after seeding ``self.np_random``); return the first observation."""
+        return 0.0
+
 
 class Probe1(_Probe):
     """One action, constant observation ``[0]``, reward +1, one step: tests the loss and optimiser."""
 
     def __init__(self) -> None:
         super().__init__(0.0, 1.0, 1)  # a degenerate box (low == high) upsets checkers
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        return _obs(0.0), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         return _obs(0.0), 1.0, True, False, {}
@@ -76,12 +80,9 @@ class Probe2(_Probe):
         super().__init__(-1.0, 1.0, 1)
         self._sign = 1.0
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
+    def _start(self) -> float:
         self._sign = 1.0 if self.np_random.random() < 0.5 else -1.0
-        return _obs(self._sign), {}
+        return self._sign
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         return _obs(self._sign), self._sign, True, False, {}
@@ -97,12 +98,9 @@ class Probe3(_Probe):
         super().__init__(0.0, 1.0, 1)
         self._t = 0
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
+    def _start(self) -> float:
         self._t = 0
-        return _obs(0.0), {}
+        return 0.0
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         self._t += 1
@@ -116,12 +114,6 @@ class Probe4(_Probe):
 
     def __init__(self) -> None:
         super().__init__(0.0, 1.0, 2)
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        return _obs(0.0), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         return _obs(0.0), (1.0 if int(action) == 1 else -1.0), True, False, {}
@@ -137,12 +129,9 @@ class Probe5(_Probe):
         super().__init__(0.0, 1.0, 2)
         self._bit = 0
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
+    def _start(self) -> float:
         self._bit = int(self.np_random.random() < 0.5)
-        return _obs(float(self._bit)), {}
+        return float(self._bit)
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         reward = 1.0 if int(action) == self._bit else -1.0

@@ -146,15 +146,8 @@ def frozenlake() -> Experiment:
 
 def frozenlake_slippery() -> Experiment:
     """The same on the slippery lake: the ice moves you sideways 2 times out of 3."""
-    return Experiment(
-        name="frozenlake-slippery",
-        env="FrozenLake-v1",
-        env_kwargs={"is_slippery": True},
-        variants={"Q-learning": Variant("q-learning"), "PS": Variant("ps")},
-        runs=30,
-        episodes=3000,
-        max_episode_steps=99,
-        seed=0,
+    return frozenlake().replace(
+        name="frozenlake-slippery", env_kwargs={"is_slippery": True}, episodes=3000
     )
 
 
