@@ -345,6 +345,11 @@ _DQN_CARTPOLE: dict[str, Any] = {
     "train_every": 1,
     "target_update_every": 250,
     "max_grad_norm": 10.0,
+    # Huber with delta 1 weighs a failure (a TD error near Q, tens to 100 here) no more than an
+    # ordinary step's error of 1, so the rare transitions that say where the pole falls are
+    # drowned out: 5/10 seeds reached 475 with delta 1, 10/10 with delta 10 (README, "Huber").
+    # Held-out seeds 10-19: 7/10; expect about 3 runs in 4 to end greedy-perfect.
+    "huber_delta": 10.0,
     "gamma": 0.99,
     "epsilon": {"kind": "linear", "start": 1.0, "end": 0.01, "duration": 10_000},
 }

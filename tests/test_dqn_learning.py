@@ -64,13 +64,17 @@ def test_vanilla_learns_every_probe(probe):
 
 @pytest.mark.slow
 def test_dqn_preset_solves_cartpole():
-    """One seed of the CartPole preset reaches a 100-episode training average of 475.
+    """One seed of the CartPole preset reaches a 100-episode training average of 475 and plays
+    greedily at 475 or more afterwards.
 
-    Seed 3 does so at env step 85,801 (measured with benchmarks/dqn_cartpole.py, which runs
-    the full claim over 10 seeds); the test allows the whole 100k budget.
+    Seed 1 reaches 475 at env step 74,824 and scores 500 greedily (measured with
+    benchmarks/dqn_cartpole.py, which runs the full claim over 10 seeds); the test allows the
+    whole 100k budget and the 475 bar.
     """
     env = gym.make("CartPole-v1")
-    agent = rl.make_agent("dqn", env, seed=3)
-    history = rl.train(agent, env, steps=100_000, seed=3)
+    agent = rl.make_agent("dqn", env, seed=1)
+    history = rl.train(agent, env, steps=100_000, seed=1)
     average = history["reward"].rolling(100).mean()
-    assert (average >= 475).any()
+    assert (average >= 475).any(), f"best 100-episode average {average.max():.1f}"
+    greedy = rl.evaluate(agent, gym.make("CartPole-v1"), episodes=100, seed=10_001)
+    assert greedy["reward"].mean() >= 475
