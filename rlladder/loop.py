@@ -188,7 +188,7 @@ def train(
                 agent,
                 env,
                 learn=True,
-                seed=seed if not rows and env_step == 0 else None,
+                seed=seed if not rows else None,
                 max_steps=max_episode_steps,
                 step_budget=budget,
             )

@@ -296,10 +296,6 @@ class DQN(Agent):
         self.config = cfg
         self.n_actions = discrete_actions(action_space, agent="DQN")
         self.adapter = vector_adapter(observation_space, agent="DQN")
-        # a flat Box (CartPole) needs no adapting on the hot path: numpy casts on buffer writes
-        self._flat_box = (
-            isinstance(observation_space, gym.spaces.Box) and len(observation_space.shape) == 1
-        )
         self.device = _resolve_device(cfg.device)
         self._on_cuda = self.device.type == "cuda"
         self.epsilon_schedule = as_schedule(cfg.epsilon, name="epsilon", owner="DQN")
@@ -319,6 +315,7 @@ class DQN(Agent):
         if cfg.target != "none":
             self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
             self._soft_pairs = (list(self.target_net.parameters()), list(self.q_net.parameters()))
+        self._lr_varies = not isinstance(self.lr_schedule, ConstantSchedule)
         self.optimizer = OPTIMIZERS[cfg.optimizer](self.q_net.parameters(), lr=self.lr_schedule(0))
         # Without replay the buffer holds just the latest transition.
         capacity = cfg.buffer_size if cfg.replay else 1
@@ -344,10 +341,7 @@ class DQN(Agent):
         """Epsilon-greedy on ``Q(obs, ·)`` when exploring, greedy (no side effects) otherwise."""
         if explore and self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.n_actions))
-        if self._flat_box and type(obs) is np.ndarray and obs.dtype == np.float32:
-            x = torch.from_numpy(obs)
-        else:
-            x = torch.from_numpy(self.adapter(obs))
+        x = torch.from_numpy(self.adapter(obs))
         if self._on_cuda:
             x = x.to(self.device)
         with torch.inference_mode():
@@ -369,12 +363,8 @@ class DQN(Agent):
         ``ℓ`` the squared or Huber loss, then update the target network ``θ⁻``.
         """
         cfg = self.config
-        t = transition
-        if self._flat_box:
-            self.buffer.add(t.obs, t.action, t.reward, t.next_obs, t.terminated)
-        else:
-            adapt = self.adapter
-            self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
+        t, adapt = transition, self.adapter
+        self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
         self.steps_done += 1
         if self.steps_done <= cfg.learning_starts or self.steps_done % cfg.train_every:
             return {}
@@ -401,7 +391,7 @@ class DQN(Agent):
             y = td_target(rewards, terminated, next_q_target, cfg.gamma, next_q_online)
         loss = td_loss(q_taken, y, cfg.loss, cfg.huber_delta)
 
-        if not isinstance(self.lr_schedule, ConstantSchedule):
+        if self._lr_varies:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_schedule(self.steps_done)
         self.optimizer.zero_grad(set_to_none=True)

@@ -169,18 +169,14 @@ def cartpole_ablation() -> Experiment:
 
 
 def cartpole_beyond() -> Experiment:
-    """Past the ladder: DQN against Double DQN and Dueling DQN."""
-    return Experiment(
+    """Past the ladder: DQN against Double DQN and Dueling DQN (the ladder's runs and budget)."""
+    return cartpole_ablation().replace(
         name="cartpole-beyond",
-        env="CartPole-v1",
         variants={
             "DQN": Variant("dqn"),
             "Double DQN": Variant("double-dqn"),
             "Dueling DQN": Variant("dueling-dqn"),
         },
-        runs=10,
-        steps=CARTPOLE_STEPS,
-        seed=0,
     )
 
 
