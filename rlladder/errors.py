@@ -6,6 +6,7 @@ Every error a user can trigger names what was wrong and what would work. They al
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -47,7 +48,16 @@ def unknown_name(kind: str, name: object, known: Iterable[str]) -> UnknownNameEr
     "unknown policy 'greedy'; known policies: linear, softmax"
     """
     known = sorted(known)
-    return UnknownNameError(f"unknown {kind} {name!r}; known {_plural(kind)}: {', '.join(known)}")
+    return UnknownNameError(
+        f"unknown {kind} {name!r}{did_you_mean(name, known)}; "
+        f"known {_plural(kind)}: {', '.join(known)}"
+    )
+
+
+def did_you_mean(name: object, known: Iterable[str]) -> str:
+    """``" (did you mean 'X'?)"`` for the known name closest to a misspelt ``name``, else ``""``."""
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check_range(

@@ -21,7 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlladder.errors import ConfigError, unknown_name
+from rlladder.errors import ConfigError, did_you_mean, unknown_name
 from rlladder.interface import Agent
 
 __all__ = [
@@ -222,7 +222,8 @@ def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) 
     unknown = sorted(set(params) - set(accepted))
     if unknown:
         raise ConfigError(
-            f"agent {name!r} ({cls.__name__}) has no hyperparameter(s) {', '.join(map(repr, unknown))}; "
+            f"agent {name!r} ({cls.__name__}) has no hyperparameter(s) {', '.join(map(repr, unknown))}"
+            f"{did_you_mean(unknown[0], accepted)}; "
             f"its hyperparameters are: {', '.join(accepted) or '(none)'}"
         )
 

@@ -156,3 +156,13 @@ def test_train_needs_exactly_one_of_episodes_and_steps(lake, budget):
 def test_agents_need_gymnasium_spaces():
     with pytest.raises(TypeError, match="needs gymnasium spaces.*rl.make_agent"):
         rl.QLearning(16, 4)
+
+
+def test_a_misspelt_name_gets_the_closest_known_one():
+    env = gym.make("CartPole-v1")
+    with pytest.raises(rl.UnknownNameError, match=r"'hubr_delta' \(did you mean 'huber_delta'\?\)"):
+        rl.make_agent("dqn", env, hubr_delta=5)
+    with pytest.raises(rl.UnknownNameError, match=r"did you mean 'double-dqn'\?"):
+        rl.make_agent("doubel-dqn", env)
+    with pytest.raises(rl.ConfigError, match=r"'etta' \(did you mean 'eta'\?\)"):
+        rl.make_agent("q-learning", gym.make("FrozenLake-v1"), etta=0.1)
