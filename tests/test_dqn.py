@@ -170,6 +170,26 @@ def test_diagnostics_per_update():
     assert diags[11]["action_gap"] >= 0
 
 
+def test_diagnostics_describe_the_batch_before_the_step():
+    """Without replay the batch is the latest transition, so the diagnostics can be checked by
+    hand against Q(obs, .) read just before learn(): q_mean is Q(obs, a), the action gap is
+    |Q(obs, 0) - Q(obs, 1)|, the loss is the Huber loss of the TD error."""
+    agent, env = make("dqn-vanilla", learning_starts=0, loss="huber", huber_delta=1.0)
+    obs = env.reset(seed=0)[0]
+    for _ in range(5):
+        q = agent.q_values(obs)
+        a = agent.act(obs)
+        nxt, r, term, trunc, _ = env.step(a)
+        y = r + agent.config.gamma * (1 - term) * agent.q_values(nxt).max()
+        d = agent.learn(rl.Transition(obs, a, r, nxt, term, trunc))
+        err = abs(y - q[a])
+        huber = 0.5 * err**2 if err <= 1.0 else err - 0.5
+        assert d["q_mean"] == pytest.approx(q[a], abs=1e-5)
+        assert d["action_gap"] == pytest.approx(abs(q[0] - q[1]), abs=1e-5)
+        assert d["loss"] == pytest.approx(huber, rel=1e-4, abs=1e-6)
+        obs = env.reset()[0] if term or trunc else nxt
+
+
 def test_vanilla_learns_from_the_latest_transition_only():
     agent, env = make("dqn-vanilla", learning_starts=0)
     assert agent.buffer.capacity == 1
