@@ -51,52 +51,67 @@ SETTINGS = {
 }
 
 
+class LeanDQN:
+    """The lean reference DQN with SETTINGS: a preallocated numpy ring buffer, vectorised
+    sampling, one plain MSE update, the target copied every ``target_update_every`` updates."""
+
+    def __init__(self, seed: int = 0) -> None:
+        s, n = SETTINGS, SETTINGS["buffer_size"]
+        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seed)
+        self.q = nn.Sequential(
+            nn.Linear(4, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 2)
+        )
+        self.q_target = copy.deepcopy(self.q)
+        self.opt = torch.optim.Adam(self.q.parameters(), lr=s["learning_rate"])
+        self.obs, self.next_obs = np.zeros((n, 4), np.float32), np.zeros((n, 4), np.float32)
+        self.act, self.rew = np.zeros(n, np.int64), np.zeros(n, np.float32)
+        self.term = np.zeros(n, np.float32)
+        self.pos = self.size = self.updates = 0
+
+    def store(self, obs, action, reward, next_obs, terminated) -> None:
+        i = self.pos
+        self.obs[i], self.act[i], self.rew[i] = obs, action, reward
+        self.next_obs[i], self.term[i] = next_obs, terminated
+        self.pos, self.size = (i + 1) % len(self.rew), min(self.size + 1, len(self.rew))
+
+    def update(self) -> None:
+        s = SETTINGS
+        idx = self.rng.integers(0, self.size, s["batch_size"])
+        o, a = torch.from_numpy(self.obs[idx]), torch.from_numpy(self.act[idx])
+        with torch.no_grad():
+            next_max = self.q_target(torch.from_numpy(self.next_obs[idx])).max(1).values
+            not_done = 1 - torch.from_numpy(self.term[idx])
+            y = torch.from_numpy(self.rew[idx]) + s["gamma"] * next_max * not_done
+        loss = F.mse_loss(self.q(o).gather(1, a.unsqueeze(1)).squeeze(1), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.updates += 1
+        if self.updates % s["target_update_every"] == 0:
+            self.q_target.load_state_dict(self.q.state_dict())
+
+
 def lean_dqn(steps: int, train_every: int, seed: int = 0) -> float:
-    """A minimal DQN loop with SETTINGS; returns env steps per second."""
+    """The minimal DQN loop with SETTINGS; returns env steps per second."""
     s = SETTINGS
     env = gym.make("CartPole-v1")
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    q = nn.Sequential(nn.Linear(4, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 2))
-    q_target = copy.deepcopy(q)
-    opt = torch.optim.Adam(q.parameters(), lr=s["learning_rate"])
-    n, size, pos = s["buffer_size"], 0, 0
-    obs_b = np.zeros((n, 4), np.float32)
-    next_b = np.zeros((n, 4), np.float32)
-    act_b = np.zeros(n, np.int64)
-    rew_b = np.zeros(n, np.float32)
-    term_b = np.zeros(n, np.float32)
+    dqn = LeanDQN(seed)
     eps = s["epsilon"]
-    updates = 0
     obs, _ = env.reset(seed=seed)
     start = time.perf_counter()
     for t in range(1, steps + 1):
         epsilon = eps["start"] + min(t / eps["duration"], 1.0) * (eps["end"] - eps["start"])
-        if rng.random() < epsilon:
-            action = int(rng.integers(2))
+        if dqn.rng.random() < epsilon:
+            action = int(dqn.rng.integers(2))
         else:
             with torch.inference_mode():
-                action = int(q(torch.from_numpy(obs).unsqueeze(0)).argmax())
+                action = int(dqn.q(torch.from_numpy(obs).unsqueeze(0)).argmax())
         next_obs, reward, terminated, truncated, _ = env.step(action)
-        obs_b[pos], act_b[pos], rew_b[pos] = obs, action, reward
-        next_b[pos], term_b[pos] = next_obs, terminated
-        pos, size = (pos + 1) % n, min(size + 1, n)
+        dqn.store(obs, action, reward, next_obs, terminated)
         obs = env.reset()[0] if terminated or truncated else next_obs
         if t > s["learning_starts"] and t % train_every == 0:
-            idx = rng.integers(0, size, s["batch_size"])
-            o, a, r = torch.from_numpy(obs_b[idx]), torch.from_numpy(act_b[idx]), rew_b[idx]
-            with torch.no_grad():
-                next_max = q_target(torch.from_numpy(next_b[idx])).max(1).values
-                y = torch.from_numpy(r) + s["gamma"] * next_max * (
-                    1 - torch.from_numpy(term_b[idx])
-                )
-            loss = F.mse_loss(q(o).gather(1, a.unsqueeze(1)).squeeze(1), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            updates += 1
-            if updates % s["target_update_every"] == 0:
-                q_target.load_state_dict(q.state_dict())
+            dqn.update()
     return steps / (time.perf_counter() - start)
 
 
@@ -123,40 +138,16 @@ def _random_transitions(n: int, seed: int) -> list[rl.Transition]:
 
 
 def lean_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
-    """The lean loop's learning step alone (store, sample, update), as ``run(k)``: k more steps."""
-    s = SETTINGS
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    q = nn.Sequential(nn.Linear(4, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 2))
-    q_target = copy.deepcopy(q)
-    opt = torch.optim.Adam(q.parameters(), lr=s["learning_rate"])
-    n = s["buffer_size"]
-    obs_b, next_b = np.zeros((n, 4), np.float32), np.zeros((n, 4), np.float32)
-    act_b, rew_b, term_b = np.zeros(n, np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32)
-    transitions = _random_transitions(n + n_updates, seed)
-    for i, t in enumerate(transitions[:n]):
-        obs_b[i], act_b[i], rew_b[i], next_b[i], term_b[i] = t[:5]
-    state = {"pos": 0, "done": 0}
+    """The lean learning step alone (store, sample, update) as ``run(k)``: k more steps."""
+    dqn, n = LeanDQN(seed), SETTINGS["buffer_size"]
+    transitions = iter(_random_transitions(n + n_updates, seed))
+    for _ in range(n):
+        dqn.store(*next(transitions)[:5])
 
     def run(k: int) -> None:
-        pos, done = state["pos"], state["done"]
-        for t in transitions[n + done : n + done + k]:
-            obs_b[pos], act_b[pos], rew_b[pos], next_b[pos], term_b[pos] = t[:5]
-            pos, done = (pos + 1) % n, done + 1
-            idx = rng.integers(0, n, s["batch_size"])
-            o, a, r = torch.from_numpy(obs_b[idx]), torch.from_numpy(act_b[idx]), rew_b[idx]
-            with torch.no_grad():
-                next_max = q_target(torch.from_numpy(next_b[idx])).max(1).values
-                y = torch.from_numpy(r) + s["gamma"] * next_max * (
-                    1 - torch.from_numpy(term_b[idx])
-                )
-            loss = F.mse_loss(q(o).gather(1, a.unsqueeze(1)).squeeze(1), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if done % s["target_update_every"] == 0:
-                q_target.load_state_dict(q.state_dict())
-        state.update(pos=pos, done=done)
+        for _ in range(k):
+            dqn.store(*next(transitions)[:5])
+            dqn.update()
 
     return run
 
@@ -166,17 +157,13 @@ def library_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
     env = gym.make("CartPole-v1")
     settings = {**SETTINGS, "learning_starts": 0}
     agent = rl.DQN(env.observation_space, env.action_space, seed=seed, train_every=1, **settings)
-    n = SETTINGS["buffer_size"]
-    transitions = _random_transitions(n + n_updates, seed)
-    for t in transitions[:n]:
-        agent.buffer.add(*t[:5])
-    state = {"done": 0}
+    transitions = iter(_random_transitions(SETTINGS["buffer_size"] + n_updates, seed))
+    for _ in range(SETTINGS["buffer_size"]):
+        agent.buffer.add(*next(transitions)[:5])
 
     def run(k: int) -> None:
-        done = state["done"]
-        for t in transitions[n + done : n + done + k]:
-            agent.learn(t)
-        state["done"] = done + k
+        for _ in range(k):
+            agent.learn(next(transitions))
 
     return run
 
@@ -204,6 +191,8 @@ def main() -> None:
         "--chunks", type=int, default=40, help="learn-only: chunks of 100 updates each (0: skip)"
     )
     args = parser.parse_args()
+    if args.steps < 1 or args.repeats < 1 or args.chunks < 0:
+        parser.error("--steps and --repeats must be at least 1, --chunks at least 0 (0: skip)")
     torch.set_num_threads(1)
     print(f"CartPole-v1, {args.steps} env steps, 1 torch thread, best of {args.repeats}")
     for every in args.train_every:

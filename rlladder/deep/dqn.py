@@ -392,13 +392,12 @@ class DQN(Agent):
 
         # Diagnostics, read in one transfer. The action gap, max_a Q - second max_a Q averaged
         # over the batch, is the margin the greedy action hangs on: when a network forgets, the
-        # gap and q_mean show it first. (Mean of the top values minus mean of the runners-up.)
+        # gap and q_mean show it first. It is the mean of the top values minus the mean of the
+        # runners-up (with a single action both are the top value, and the gap is 0).
         with torch.no_grad():
-            parts = [loss.view(1), q_taken.mean().view(1)]
-            if self.n_actions > 1:
-                parts.append(q_all.topk(2, dim=1).values.mean(0))
-            values = torch.cat(parts).tolist()
-        gap = values[2] - values[3] if self.n_actions > 1 else 0.0
+            top = q_all.topk(min(2, self.n_actions), dim=1).values.mean(0)
+            values = torch.cat([loss.view(1), q_taken.mean().view(1), top]).tolist()
+        gap = values[2] - values[-1]
         if not math.isfinite(values[0]):
             raise DivergenceError(
                 f"DQN diverged: the loss became {values[0]} at env step {self.steps_done} "
