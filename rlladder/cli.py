@@ -128,7 +128,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _resolve_target(target: str) -> tuple[str, Any]:
     """``(name, Experiment or dict of parts)`` for a suite name or a TOML path."""
     from rlladder.experiments.spec import Experiment
-    from rlladder.experiments.suites import get_suite, list_suites
+    from rlladder.experiments.suites import get_suite
 
     path = Path(target)
     if target.endswith(".toml") or path.is_file():
@@ -136,11 +136,8 @@ def _resolve_target(target: str) -> tuple[str, Any]:
         return exp.name or path.stem, exp
     try:
         return target, get_suite(target)
-    except UnknownNameError:
-        raise UnknownNameError(
-            f"unknown suite {target!r}; known suites: {', '.join(list_suites())} "
-            "(or give a path to an experiment .toml file)"
-        ) from None
+    except UnknownNameError as err:
+        raise UnknownNameError(f"{err} (or give a path to an experiment .toml file)") from None
 
 
 def _overridden(exp: Any, args: argparse.Namespace) -> Any:

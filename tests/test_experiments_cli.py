@@ -160,7 +160,10 @@ def test_a_small_toml_file_runs_with_its_own_settings(tmp_path, capsys, monkeypa
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["run", "frozenlak"], ["unknown suite 'frozenlak'", "frozenlake", "cartpole-ablation"]),
+        (
+            ["run", "frozenlak"],
+            ["unknown suite 'frozenlak'", "did you mean 'frozenlake'", "cartpole-ablation", "toml"],
+        ),
         (["run", "frozenlake", "--runs", "0"], ["runs", "0"]),
         (
             ["run", "frozenlake", "--runs", "1", "--episodes", "5", "--window", "9"],
@@ -178,7 +181,7 @@ def test_unknown_agent_and_malformed_toml(tmp_path, capsys):
     path = tmp_path / "bad.toml"
     path.write_text('env = "FrozenLake-v1"\nepisodes = 5\n[variants.x]\nagent = "q-lerning"\n')
     code, _, err = run_cli(capsys, "run", path)
-    assert_clean_error(code, err, "unknown agent 'q-lerning'", "q-learning", "ps")
+    assert_clean_error(code, err, "unknown agent 'q-lerning'", "did you mean 'q-learning'", "ps")
     path.write_text('env = "FrozenLake-v1"\nruns = 2\nepisodes = = 5\n')
     code, _, err = run_cli(capsys, "run", path)
     assert_clean_error(code, err, "'episodes'", "line 3")

@@ -113,7 +113,7 @@ def test_malformed_toml_names_the_key_and_the_line(tmp_path):
 def test_toml_with_unknown_key_or_bad_value(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('env = "FrozenLake-v1"\nrunz = 2\nepisodes = 5\n[variants.Q]\nagent="ps"\n')
-    with pytest.raises(ConfigError, match="unknown key 'runz'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'runz' \(did you mean 'runs'\?\)"):
         rl.experiments.load_experiment(path)
     path.write_text('env = "FrozenLake-v1"\nruns = 0\nepisodes = 5\n[variants.Q]\nagent="ps"\n')
     with pytest.raises(ConfigError, match="runs"):

@@ -52,7 +52,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlladder.errors import ConfigError, UnknownNameError, check_int
+from rlladder.errors import ConfigError, UnknownNameError, check_int, did_you_mean
 from rlladder.interface import Agent
 
 __all__ = ["Experiment", "Variant", "run_seeds", "load_experiment", "resolve_target"]
@@ -137,14 +137,13 @@ class Variant:
     def check(self, label: str) -> None:
         """Fail early, in the parent process, on an agent name nobody registered."""
         if isinstance(self.agent, str) and ":" not in self.agent:
-            from rlladder.registry import list_agents, resolve_agent
+            from rlladder.registry import resolve_agent
 
             try:
                 resolve_agent(self.agent)
-            except UnknownNameError:
+            except UnknownNameError as err:
                 raise UnknownNameError(
-                    f"variant {label!r}: unknown agent {self.agent!r}; known agents: "
-                    f"{', '.join(list_agents())}, or an rl.Agent subclass as 'module:Class'"
+                    f"variant {label!r}: {err}, or an rl.Agent subclass as 'module:Class'"
                 ) from None
 
     def make(self, env: gym.Env, seed: int) -> Agent:
@@ -323,7 +322,8 @@ class Experiment:
         unknown = [k for k in data if k not in _EXPERIMENT_KEYS]
         if unknown:
             raise ConfigError(
-                f"{source}: unknown key {unknown[0]!r}; known keys: {', '.join(_EXPERIMENT_KEYS)}"
+                f"{source}: unknown key {unknown[0]!r}{did_you_mean(unknown[0], _EXPERIMENT_KEYS)}; "
+                f"known keys: {', '.join(_EXPERIMENT_KEYS)}"
             )
         if "env" not in data or "variants" not in data:
             missing = "env" if "env" not in data else "variants"
