@@ -137,19 +137,30 @@ def _random_transitions(n: int, seed: int) -> list[rl.Transition]:
     ]
 
 
-def lean_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
-    """The lean learning step alone (store, sample, update) as ``run(k)``: k more steps."""
-    dqn, n = LeanDQN(seed), SETTINGS["buffer_size"]
+def _learner(store: Callable, step: Callable, n_updates: int, seed: int) -> Callable[[int], None]:
+    """Fill a buffer through ``store`` with ``buffer_size`` random transitions, then return
+    ``run(k)``: ``step`` on each of the next k transitions."""
+    n = SETTINGS["buffer_size"]
     transitions = iter(_random_transitions(n + n_updates, seed))
     for _ in range(n):
-        dqn.store(*next(transitions)[:5])
+        store(*next(transitions)[:5])
 
     def run(k: int) -> None:
         for _ in range(k):
-            dqn.store(*next(transitions)[:5])
-            dqn.update()
+            step(next(transitions))
 
     return run
+
+
+def lean_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
+    """The lean learning step alone (store, sample, update) as ``run(k)``: k more steps."""
+    dqn = LeanDQN(seed)
+
+    def step(t: rl.Transition) -> None:
+        dqn.store(*t[:5])
+        dqn.update()
+
+    return _learner(dqn.store, step, n_updates, seed)
 
 
 def library_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
@@ -157,15 +168,7 @@ def library_learner(n_updates: int, seed: int = 0) -> Callable[[int], None]:
     env = gym.make("CartPole-v1")
     settings = {**SETTINGS, "learning_starts": 0}
     agent = rl.DQN(env.observation_space, env.action_space, seed=seed, train_every=1, **settings)
-    transitions = iter(_random_transitions(SETTINGS["buffer_size"] + n_updates, seed))
-    for _ in range(SETTINGS["buffer_size"]):
-        agent.buffer.add(*next(transitions)[:5])
-
-    def run(k: int) -> None:
-        for _ in range(k):
-            agent.learn(next(transitions))
-
-    return run
+    return _learner(agent.buffer.add, agent.learn, n_updates, seed)
 
 
 def learn_only(chunks: int, chunk: int = 100) -> tuple[float, float]:
