@@ -58,6 +58,15 @@ def test_learning_curves_reward_and_steps_one_line_and_band_per_variant(results)
     matplotlib.pyplot.close(fig)
 
 
+def test_legend_says_how_many_runs_and_whether_there_is_a_band(results):
+    fig = rl.plots.learning_curves(results, window=10, confidence=0.9)
+    assert fig.axes[0].get_legend().get_title().get_text() == "mean of 3 runs, 90% CI"
+    one = rl.plots.learning_curves(results[results["run"] == 0], window=10)
+    assert one.axes[0].get_legend().get_title().get_text() == "one run (no confidence band)"
+    matplotlib.pyplot.close(fig)
+    matplotlib.pyplot.close(one)
+
+
 def test_learning_curves_over_env_steps(results):
     fig = rl.plots.learning_curves(results, window=5, x="env_step", metrics=("reward",))
     (ax,) = fig.axes

@@ -186,7 +186,7 @@ FORGETTING_STEPS = 150_000
 
 def cartpole_forgetting() -> Experiment:
     """Catastrophic forgetting: DQN with a constant learning rate against the tuned preset, whose
-    learning rate anneals to almost nothing by 70k steps. Long runs, so the collapses show."""
+    learning rate anneals to 0 by 70k steps. Long runs, so the collapses show."""
     return Experiment(
         name="cartpole-forgetting",
         env="CartPole-v1",

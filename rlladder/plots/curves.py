@@ -109,10 +109,15 @@ def learning_curves(
             ax.set_xlabel(_LABELS.get(x, x))
             ax.set_ylabel(_LABELS.get(metric, metric))
             ax.set_title(f"{metric}: moving average over {window} episodes")
-        runs = int(results.groupby("variant")["run"].nunique().min())
-        axes[0][0].legend(
-            title=f"mean of {runs} runs, {confidence:.0%} CI", frameon=False, loc="best"
-        )
+        axes[0][0].legend(title=legend_title(results, confidence), frameon=False, loc="best")
         if title:
             fig.suptitle(title, fontsize=PROJECTOR_STYLE["axes.titlesize"] + 2)
     return fig
+
+
+def legend_title(results: pd.DataFrame, confidence: float) -> str:
+    """What the curves are: the mean of N runs with its confidence band, or a single run."""
+    runs = int(results.groupby("variant")["run"].nunique().min())
+    if runs == 1:
+        return "one run (no confidence band)"
+    return f"mean of {runs} runs, {confidence:.0%} CI"

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 
 from rlladder.errors import ConfigError, check_int
 from rlladder.experiments import stats
-from rlladder.plots.curves import PALETTE, PROJECTOR_STYLE
+from rlladder.plots.curves import PALETTE, PROJECTOR_STYLE, legend_title
 
 __all__ = ["diagnostics_curves", "nan_moving_average", "DIAGNOSTICS", "DEFAULT_COLUMNS"]
 
@@ -159,9 +159,8 @@ def diagnostics_curves(
                 ax.axhline(threshold, color="0.4", ls="--", lw=1.5)
             ax.set_ylabel(DIAGNOSTICS.get(column, column), fontsize=14)
         axes[-1, 0].set_xlabel(_X_LABELS[x])
-        runs = int(results.groupby("variant")["run"].nunique().min())
         axes[0, 0].legend(
-            title=f"mean of {runs} runs, {confidence:.0%} CI, window {window}",
+            title=f"{legend_title(results, confidence)}, window {window}",
             frameon=False,
             loc="best",
             fontsize=12,
