@@ -115,8 +115,12 @@ def as_schedule(
     low: float = 0.0,
     high: float = 1.0,
     owner: str = "",
+    positive_start: bool = False,
 ) -> Schedule:
-    """Turn a number, a :class:`Schedule` or a dict into a schedule whose values lie in [low, high]."""
+    """Turn a number, a :class:`Schedule` or a dict into a schedule whose values lie in [low, high].
+
+    With ``positive_start`` the first value must lie strictly above ``low`` (a learning rate may
+    anneal to 0, but must not start there)."""
     if isinstance(value, Schedule):
         sched = value
     elif isinstance(value, dict):
@@ -138,7 +142,7 @@ def as_schedule(
             f"'kind' of {', '.join(_KINDS)}; got {value!r}"
         )
     # the end points bound every value these schedules take
-    ends = [sched(0)] + ([sched.end] if hasattr(sched, "end") else [])
-    for v in ends:
-        check_range(name, v, low, high, owner=owner)
+    check_range(name, sched(0), low, high, low_inclusive=not positive_start, owner=owner)
+    if hasattr(sched, "end"):
+        check_range(name, sched.end, low, high, owner=owner)
     return sched

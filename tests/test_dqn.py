@@ -135,6 +135,17 @@ def test_bad_input_gives_clear_errors():
         rl.make_agent("dqn", env, lr=0.1)
     with pytest.raises(ConfigError, match="gamma"):
         rl.make_agent("dqn", env, gamma=1.5)
+    # a learning rate starts above 0 and may anneal to exactly 0, never below
+    for bad in (0.0, -1.0, {"kind": "linear", "start": 0.0, "end": 0.0, "duration": 10}):
+        with pytest.raises(ConfigError, match=r"learning_rate must be in \(0.0, inf\]"):
+            rl.make_agent("dqn", env, learning_rate=bad)
+    with pytest.raises(ConfigError, match=r"learning_rate must be in \[0.0, inf\], got -0.1"):
+        rl.make_agent(
+            "dqn", env, learning_rate={"kind": "linear", "start": 1e-3, "end": -0.1, "duration": 10}
+        )
+    rl.make_agent(
+        "dqn", env, learning_rate={"kind": "linear", "start": 1e-3, "end": 0.0, "duration": 10}
+    )
     # without replay the batch is the latest transition, so a big batch is no error
     rl.make_agent("dqn-vanilla", env, batch_size=512, buffer_size=100)
 
@@ -215,6 +226,22 @@ def test_hard_and_soft_target_updates():
     torch.testing.assert_close(
         agent.target_net.head.weight, 0.75 * before + 0.25 * agent.q_net.head.weight
     )
+
+
+def test_learning_rate_annealed_to_zero_freezes_the_network_without_stepping():
+    """Once the schedule reaches exactly 0 no gradient step is taken (it could not change a
+    weight), yet every update still reports its diagnostics and keeps the counters."""
+    lr = {"kind": "linear", "start": 1e-2, "end": 0.0, "duration": 20}
+    agent, env = make(learning_rate=lr, learning_starts=0)
+    rl.train(agent, env, steps=20, seed=0)
+    adam_steps = agent.optimizer.state_dict()["state"][0]["step"].item()
+    assert adam_steps == 19  # steps 1-19 learn; at step 20 the rate is 0
+    frozen = {k: v.clone() for k, v in agent.q_net.state_dict().items()}
+    history = rl.train(agent, env, steps=30, seed=1)
+    assert all(torch.equal(frozen[k], v) for k, v in agent.q_net.state_dict().items())
+    assert agent.optimizer.state_dict()["state"][0]["step"].item() == adam_steps
+    assert agent.updates_done == 50
+    assert history["loss"].notna().all() and history["q_mean"].notna().all()
 
 
 def test_greedy_act_has_no_side_effects():

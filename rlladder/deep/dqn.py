@@ -210,11 +210,13 @@ class DQNConfig:
                 "buffer_size=50_000)"
             )
         as_schedule(self.epsilon, name="epsilon", owner=owner)
-        if (
-            as_schedule(self.learning_rate, name="learning_rate", high=math.inf, owner=owner)(0)
-            <= 0
-        ):
-            raise ConfigError(f"{owner}: learning_rate must be > 0, got {self.learning_rate!r}")
+        as_schedule(
+            self.learning_rate,
+            name="learning_rate",
+            high=math.inf,
+            owner=owner,
+            positive_start=True,
+        )
         if not isinstance(self.device, str | torch.device):
             raise ConfigError(f"{owner}: device must be 'cpu' or 'cuda', got {self.device!r}")
         return self
@@ -288,7 +290,7 @@ class DQN(Agent):
         self._on_cuda = self.device.type == "cuda"
         self.epsilon_schedule = as_schedule(cfg.epsilon, name="epsilon", owner="DQN")
         self.lr_schedule = as_schedule(
-            cfg.learning_rate, name="learning_rate", high=math.inf, owner="DQN"
+            cfg.learning_rate, name="learning_rate", high=math.inf, owner="DQN", positive_start=True
         )
 
         # Network initialisation draws from torch's generator: fork it so that the agent's seed
@@ -382,11 +384,14 @@ class DQN(Agent):
         if self._lr_varies:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_schedule(self.steps_done)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
+        # A schedule that has annealed to exactly 0 (the CartPole preset, after 70k steps) has
+        # frozen the network: a step would leave every weight as it is, so none is taken.
+        if self.optimizer.param_groups[0]["lr"] > 0:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
+            self.optimizer.step()
         self.updates_done += 1
         self._update_target()
 
