@@ -228,6 +228,22 @@ def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) 
         )
 
 
+def registry_state() -> tuple[dict[str, AgentEntry], dict[str, str], list[Preset]]:
+    """Every name, alias and preset known here: what a worker process adopts with
+    :func:`set_registry_state`, so that names registered at run time (in a notebook) work there."""
+    return dict(_AGENTS), dict(_ALIASES), list(_PRESETS)
+
+
+def set_registry_state(state: tuple[dict[str, AgentEntry], dict[str, str], list[Preset]]) -> None:
+    """Replace the names, aliases and presets with ``state`` from :func:`registry_state`."""
+    agents, aliases, presets = state
+    _AGENTS.clear()
+    _AGENTS.update(agents)
+    _ALIASES.clear()
+    _ALIASES.update(aliases)
+    _PRESETS[:] = presets
+
+
 # --------------------------------------------------------------------------------------------
 # Built-in agents. Classes are imported on first use, so `import rlladder` does not import torch.
 # --------------------------------------------------------------------------------------------

@@ -5,32 +5,47 @@ as each task finishes, in any order; the runner saves each result as it arrives 
 end, which is why every backend gives the same DataFrame.
 
 * ``serial``: in this process, one run after the other (the easiest to debug).
-* ``process`` (default): a pool of worker processes, one per core, each with one torch thread
-  (several processes with one thread each beat one process with many threads for small networks).
+* ``process`` (default): joblib's loky pool of worker processes, one per core, each with one torch
+  thread (several processes with one thread each beat one process with many threads for small
+  networks).
 * ``ray``: Ray tasks, on an existing cluster (``address="ray://host:10001"`` or ``"auto"``) or on a
   local one started for the experiment (``pip install "rlladder[ray]"``).
 
-Functions and tasks must be picklable: define your own agent classes and env factories at module
-level in an importable module (not in ``__main__`` of a notebook).
+Runs travel to the workers with cloudpickle, so agent classes and env factories defined in a
+notebook cell or at the top of a script (``__main__``) travel by value, and scripts need no
+``if __name__ == "__main__":`` guard: loky's workers start fresh interpreters that never re-run
+the main script. Classes from importable modules travel by reference, as with plain pickle, and
+names given to :func:`rlladder.register_agent` in this process are known in the workers too.
+
+The process pool stays up between experiments (loky's reusable executor: the next experiment
+skips the start-up and the imports) until it has been idle for five minutes. It is replaced when
+the source of a module outside the Python installation (your own modules, an editable rlladder)
+has changed since it started, so a worker never runs code older than this process sees.
+On Ctrl-C, or when a run raises, the workers are stopped, and the exception reaches the caller
+with its own type and message.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import pickle
+import re
 import signal
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
+
+import cloudpickle
 
 from rlladder.errors import ConfigError, check_int, unknown_name
 
 __all__ = ["Backend", "SerialBackend", "ProcessBackend", "RayBackend", "make_backend", "BACKENDS"]
 
 BACKENDS = ("serial", "process", "ray")
+#: seconds an idle process pool waits for the next experiment before its workers exit
+IDLE_TIMEOUT_S = 300
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class Backend:
@@ -72,11 +87,12 @@ class SerialBackend(Backend):
 def init_worker(threads: int = 1, import_torch: bool = False) -> None:
     """Worker process set-up: ``threads`` math threads, Ctrl-C left to the parent process.
 
-    The environment variables cap numpy's and torch's thread pools before they start; if the
-    experiment has deep agents, torch is imported now and capped with ``torch.set_num_threads``.
+    The environment variables cap numpy's and torch's thread pools (the process backend also sets
+    them before the worker starts); if the experiment has deep agents, torch is imported now and
+    capped with ``torch.set_num_threads``.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in _THREAD_VARIABLES:
         os.environ[var] = str(threads)
     if import_torch or "torch" in sys.modules:
         import torch
@@ -88,79 +104,171 @@ def init_worker(threads: int = 1, import_torch: bool = False) -> None:
             pass
 
 
-def _start_method() -> str:
-    # forkserver: workers fork from a clean server process (fast, no inherited threads);
-    # spawn where there is no fork (Windows, and the macOS default).
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
+def _worker_context(fn: Callable[[Any], Any]) -> bytes:
+    """``fn`` and this process's agent registry, pickled once per experiment with cloudpickle.
+
+    Names registered here at run time (``rl.register_agent("mine", Mine)`` in a notebook) are
+    then known in the workers, whose fresh interpreters only have the built-in ones.
+    """
+    from rlladder.registry import registry_state
+
+    return cloudpickle.dumps((fn, registry_state()))
+
+
+def _run_in_worker(sys_path: list[str], context: bytes, task: bytes) -> Any:
+    """Runs in a worker: see the parent's modules and agent names, then run the task.
+
+    The task arrives as bytes and is unpickled here, after ``sys.path`` has the parent's entries
+    (a reused worker may have started before a notebook added a folder to its path).
+    """
+    from rlladder.registry import set_registry_state
+
+    for entry in sys_path:
+        if entry not in sys.path and os.path.isdir(entry):
+            sys.path.append(entry)
+    fn, registry = cloudpickle.loads(context)
+    set_registry_state(registry)
+    return fn(cloudpickle.loads(task))
+
+
+def _sys_path() -> list[str]:
+    return [os.path.abspath(p) for p in sys.path if p]
+
+
+def _installed_prefixes() -> tuple[str, ...]:
+    """Folders of the Python installation: the standard library and site-packages."""
+    paths = sysconfig.get_paths()
+    keys = ("stdlib", "platstdlib", "purelib", "platlib")
+    return tuple(os.path.join(paths[k], "") for k in keys if k in paths)
+
+
+def _source_times() -> dict[str, int]:
+    """Modification times of the imported modules that live outside the Python installation.
+
+    Those are the ones that change while a notebook is open (your own modules, an editable
+    install); an installed package does not change under a running process.
+    """
+    installed = _installed_prefixes()
+    times: dict[str, int] = {}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or file.startswith(installed):
+            continue
+        try:
+            times[file] = os.stat(file).st_mtime_ns
+        except OSError:  # a module whose file has gone, or a zip import
+            continue
+    return times
+
+
+_pool_sources: dict[str, int] = {}
+
+
+def _process_pool(workers: int, threads: int) -> Any:
+    """loky's reusable executor with ``workers`` processes, new if any source file has changed."""
+    from joblib.externals.loky import get_reusable_executor
+
+    global _pool_sources
+    sources = _source_times()
+    stale = any(_pool_sources.get(file, time) != time for file, time in sources.items())
+    _pool_sources = sources
+    return get_reusable_executor(
+        max_workers=workers,
+        timeout=IDLE_TIMEOUT_S,
+        reuse=False if stale else "auto",
+        kill_workers=stale,
+        initializer=init_worker,
+        initargs=(threads, "torch" in sys.modules),
+        env={var: str(threads) for var in _THREAD_VARIABLES},
+    )
+
+
+def _worker_died(error: BaseException) -> RuntimeError:
+    """One clear message for a worker process that ended without an answer."""
+    codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(error))
+    how = f" (exit codes {codes.group(1)})" if codes else ""
+    return RuntimeError(
+        f"a worker process died{how}; the runs that had finished are kept. Likely causes: the "
+        "machine ran out of memory and the system killed it (use fewer workers, or smaller "
+        "replay buffers), a crash inside a C extension, or code that ends its own process "
+        "(os._exit, sys.exit in a worker thread). backend='serial' runs the same experiment in "
+        "this process and shows the error there"
+    )
+
+
+def _not_sent(error: BaseException) -> RuntimeError:
+    """A task or a result that could not cross to or from a worker."""
+    cause = str(error.__cause__ or "").strip().splitlines()
+    reason = f": {cause[-1]}" if cause else ""
+    return RuntimeError(
+        f"a run could not be passed between this process and a worker{reason}. Agents, their "
+        "hyperparameters and env factories must be picklable (cloudpickle handles classes and "
+        "functions from notebooks and scripts; open files, locks and live connections cannot be "
+        "sent); backend='serial' needs none of that"
+    )
+
+
+def _result(future: Future) -> Any:
+    """The future's result; a broken pool becomes one clear RuntimeError, any other exception is
+    re-raised as the run raised it (same type, same message)."""
+    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+
+    try:
+        return future.result()
+    except TerminatedWorkerError as error:
+        raise _worker_died(error) from None
+    except BrokenProcessPool as error:
+        raise _not_sent(error) from None
 
 
 class ProcessBackend(Backend):
-    """A :class:`~concurrent.futures.ProcessPoolExecutor` of ``workers`` processes (default: all
-    cores), started with ``forkserver`` (``spawn`` where there is none), one torch thread each."""
+    """joblib's loky pool of ``workers`` processes (default: all cores), one torch thread each.
+
+    The pool is reused by later experiments (see the module docstring); ``threads`` caps the math
+    libraries' threads in each worker.
+    """
 
     name = "process"
 
-    def __init__(
-        self, workers: int | None = None, *, start_method: str | None = None, threads: int = 1
-    ) -> None:
+    def __init__(self, workers: int | None = None, *, threads: int = 1) -> None:
         super().__init__(workers)
-        self.start_method = start_method or _start_method()
         self.threads = check_int("threads", threads, 1)
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
         if not tasks:
             return
-        context = multiprocessing.get_context(self.start_method)
-        import_torch = "torch" in sys.modules
-        executor = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)),
-            mp_context=context,
-            initializer=init_worker,
-            initargs=(self.threads, import_torch),
-        )
-        pending: dict[Future, int] = {}
+        executor = _process_pool(min(self.workers, len(tasks)), self.threads)
+        context = _worker_context(fn)
         finished = False
         try:
-            pending = {executor.submit(fn, task): i for i, task in enumerate(tasks)}
+            paths = _sys_path()
+            order = {
+                executor.submit(_run_in_worker, paths, context, cloudpickle.dumps(task)): i
+                for i, task in enumerate(tasks)
+            }
+            pending = set(order)
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=pending.__getitem__):
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        raise RuntimeError(
-                            "a worker process died. Common causes: running out of memory, or a "
-                            "script that starts an experiment without the `if __name__ == "
-                            "'__main__':` guard (worker processes import your script); "
-                            "backend='serial' shows the error directly"
-                        ) from None
-                    yield tasks[pending.pop(future)], result
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=order.__getitem__):
+                    yield tasks[order[future]], _result(future)
             finished = True
         finally:
             if not finished:  # Ctrl-C, an error, or the caller stopped early: stop the workers now
-                for future in pending:
-                    future.cancel()
-                for process in list(getattr(executor, "_processes", {}).values()):
-                    process.terminate()
-            executor.shutdown(wait=True, cancel_futures=True)
+                executor.shutdown(wait=True, kill_workers=True)
 
 
-def _ray_call(sys_path: list[str], fn_and_task: bytes) -> Any:
-    """Runs inside a Ray worker: make the driver's modules importable, then run the task."""
-    for entry in sys_path:
-        if entry not in sys.path and os.path.isdir(entry):
-            sys.path.append(entry)
+def _ray_call(sys_path: list[str], context: bytes, task: bytes) -> Any:
+    """Runs inside a Ray worker: one math thread, then :func:`_run_in_worker`."""
     init_worker(1)
-    fn, task = pickle.loads(fn_and_task)
-    return fn(task)
+    return _run_in_worker(sys_path, context, task)
 
 
 class RayBackend(Backend):
     """Ray tasks (one CPU each) on the cluster at ``address``, or on a local one started here.
 
     A Ray session that is already running (``ray.init()`` called before) is used as it is.
-    A local cluster started by this backend is shut down when the experiment ends.
+    A local cluster started by this backend is shut down when the experiment ends. The function
+    and the tasks are pickled with cloudpickle, so classes defined in ``__main__`` travel too.
     """
 
     name = "ray"
@@ -189,20 +297,34 @@ class RayBackend(Backend):
                 )
             started_here = True
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_call)
+        pending: list[Any] = []
         try:
-            paths = [p for p in sys.path if p]
-            refs = {remote.remote(paths, pickle.dumps((fn, task))): task for task in tasks}
+            paths = _sys_path()
+            context = ray.put(_worker_context(fn))
+            refs = {remote.remote(paths, context, cloudpickle.dumps(task)): task for task in tasks}
             pending = list(refs)
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
-                    yield refs[ref], ray.get(ref)
-            pending = []
+                    yield refs[ref], _ray_result(ray, ref)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
             if started_here:
                 ray.shutdown()
+
+
+def _ray_result(ray: Any, ref: Any) -> Any:
+    """``ray.get(ref)``, with the run's own exception (not Ray's wrapper) re-raised."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, BaseException):
+            raise cause from None
+        raise
+    except ray.exceptions.WorkerCrashedError as error:
+        raise _worker_died(error) from None
 
 
 def make_backend(
