@@ -6,9 +6,10 @@
 For each experiment the serial backend is timed first, then the process backend with
 ``--workers`` processes; the script prints the ratio serial time / process time (ideal: the
 number of workers, if the machine's cores are free), and checks that both gave the same
-DataFrame. The process backend pays for starting its workers (forkserver, imports), so tiny
-experiments gain less. Figures are ratios, so they compare across machines; the machine's load
-during the run matters (others' jobs take cores away), so it is printed too.
+DataFrame. The process backend pays for starting its workers (loky's fresh interpreters and
+their imports; a later experiment reuses them), so tiny experiments gain less. Figures are
+ratios, so they compare across machines; the machine's load during the run matters (others' jobs
+take cores away), so it is printed too.
 """
 
 from __future__ import annotations

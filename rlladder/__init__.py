@@ -14,6 +14,7 @@ from typing import Any
 
 from rlladder import envs  # noqa: F401 - registers the probe envs with gymnasium (no torch)
 from rlladder.errors import (
+    CheckpointError,
     ConfigError,
     DivergenceError,
     RLLadderError,
@@ -96,5 +97,6 @@ __all__ = [
     "SpaceError",
     "UnknownNameError",
     "DivergenceError",
+    "CheckpointError",
     *_LAZY,
 ]

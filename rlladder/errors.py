@@ -32,6 +32,10 @@ class DivergenceError(RLLadderError, FloatingPointError):
     """Training produced a NaN or infinite value."""
 
 
+class CheckpointError(RLLadderError, ValueError):
+    """A file is not an rlladder checkpoint of the agent asked for, or cannot be restored."""
+
+
 def _plural(noun: str) -> str:
     """``policy`` -> ``policies``, ``loss`` -> ``losses``, ``agent`` -> ``agents``."""
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):

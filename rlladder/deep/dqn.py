@@ -31,6 +31,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from rlladder import checkpoints
 from rlladder.deep.networks import QNetwork, check_hidden_sizes
 from rlladder.deep.replay import Batch, ReplayBuffer
 from rlladder.errors import (
@@ -450,7 +453,7 @@ class DQN(Agent):
             "steps_done": self.steps_done,
             "episodes_done": self.episodes_done,
             "updates_done": self.updates_done,
-            "rng": _rng_state(self.rng),
+            "rng": checkpoints.rng_state(self.rng),
             "buffer": buffer,
         }
 
@@ -463,20 +466,26 @@ class DQN(Agent):
         self.steps_done = int(state["steps_done"])
         self.episodes_done = int(state["episodes_done"])
         self.updates_done = int(state["updates_done"])
-        _set_rng_state(self.rng, state["rng"])
+        checkpoints.set_rng_state(self.rng, state["rng"])
         buffer = {
             k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in state["buffer"].items()
         }
         self.buffer.load_state_dict(buffer)
 
     def save(self, path: str | Path) -> None:
-        """Write a checkpoint (with the spaces) that :meth:`DQN.load` restores."""
-        state = self.state_dict()
-        state["spaces"] = {
-            "observation": _space_to_dict(self.observation_space),
-            "action": _space_to_dict(self.action_space),
+        """Write a checkpoint (with its header and the spaces) that :meth:`DQN.load` restores."""
+        state = {
+            **checkpoints.header("DQN"),
+            **self.state_dict(),
+            "spaces": checkpoints.spaces_to_dict(self.observation_space, self.action_space),
         }
-        torch.save(state, Path(path))
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp")  # moved into place when whole
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(
@@ -490,13 +499,14 @@ class DQN(Agent):
 
         The spaces come from the checkpoint, or from ``env`` if given; ``device`` overrides the
         saved one (e.g. load a GPU-trained agent on a laptop).
+
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            CheckpointError: the file is not an rlladder DQN checkpoint (one line saying why:
+                not a torch file, pickled code that is never run, another agent's checkpoint).
         """
-        state = torch.load(Path(path), weights_only=True, map_location="cpu")
-        if env is not None:
-            obs_space, act_space = env.observation_space, env.action_space
-        else:
-            obs_space = _space_from_dict(state["spaces"]["observation"])
-            act_space = _space_from_dict(state["spaces"]["action"])
+        state = _read_checkpoint(Path(path))
+        obs_space, act_space = checkpoints.spaces_from_dict(state["spaces"], env, loader="DQN.load")
         config = dict(state["config"])
         config["hidden_sizes"] = tuple(config["hidden_sizes"])
         if device is not None:
@@ -513,60 +523,21 @@ class DQN(Agent):
         )
 
 
-# ----------------------------------------------------------------------------------------------
-# Checkpoint helpers: spaces and RNG state as plain values (weights_only-safe).
-# ----------------------------------------------------------------------------------------------
-
-
-def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    state = rng.bit_generator.state
-    inner = state["state"]
-    return {
-        "bit_generator": state["bit_generator"],
-        "state": str(inner["state"]),
-        "inc": str(inner["inc"]),
-        "has_uint32": int(state["has_uint32"]),
-        "uinteger": int(state["uinteger"]),
-    }
-
-
-def _set_rng_state(rng: np.random.Generator, saved: dict[str, Any]) -> None:
-    rng.bit_generator.state = {
-        "bit_generator": saved["bit_generator"],
-        "state": {"state": int(saved["state"]), "inc": int(saved["inc"])},
-        "has_uint32": saved["has_uint32"],
-        "uinteger": saved["uinteger"],
-    }
-
-
-def _space_to_dict(space: gym.Space) -> dict[str, Any]:
-    if isinstance(space, gym.spaces.Discrete):
-        return {"kind": "Discrete", "n": int(space.n), "start": int(space.start)}
-    if isinstance(space, gym.spaces.Box):
-        return {
-            "kind": "Box",
-            "low": torch.from_numpy(np.array(space.low)),
-            "high": torch.from_numpy(np.array(space.high)),
-            "dtype": str(space.dtype),
-        }
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        return {"kind": "MultiDiscrete", "nvec": torch.from_numpy(np.array(space.nvec))}
-    if isinstance(space, gym.spaces.MultiBinary):
-        return {"kind": "MultiBinary", "n": torch.tensor(space.n)}
-    return {"kind": "unsupported", "repr": repr(space)}
-
-
-def _space_from_dict(d: dict[str, Any]) -> gym.Space:
-    kind = d["kind"]
-    if kind == "Discrete":
-        return gym.spaces.Discrete(d["n"], start=d["start"])
-    if kind == "Box":
-        return gym.spaces.Box(d["low"].numpy(), d["high"].numpy(), dtype=np.dtype(d["dtype"]))
-    if kind == "MultiDiscrete":
-        return gym.spaces.MultiDiscrete(d["nvec"].numpy())
-    if kind == "MultiBinary":
-        return gym.spaces.MultiBinary(d["n"].tolist())
-    raise ConfigError(
-        f"this checkpoint's space ({d['repr']}) cannot be rebuilt from the file; "
-        "pass the environment: DQN.load(path, env)"
-    )
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """A DQN checkpoint's contents, read with ``weights_only=True``, its header checked."""
+    kind = checkpoints.npz_checkpoint_kind(path)
+    if kind is not None:  # a tabular agent's .npz
+        raise checkpoints.wrong_kind(path, kind, "DQN")
+    if not path.is_file():
+        raise FileNotFoundError(f"no DQN checkpoint at {str(path)!r}")
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before it refuses
+            warnings.simplefilter("ignore")
+            state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:  # whatever torch says, the file is not a DQN checkpoint
+        reason = f"torch could not read it safely: {checkpoints.short_reason(error)}"
+        raise checkpoints.not_a_checkpoint(path, "DQN", reason) from None
+    if isinstance(state, dict) and "format" not in state and {"config", "q_net"} <= set(state):
+        return state  # format 0: written before checkpoints had a header
+    checkpoints.check_header(state, path, "DQN")
+    return state

@@ -19,8 +19,9 @@ names given to :func:`rlladder.register_agent` in this process are known in the 
 
 The process pool stays up between experiments (loky's reusable executor: the next experiment
 skips the start-up and the imports) until it has been idle for five minutes. It is replaced when
-the source of a module outside the Python installation (your own modules, an editable rlladder)
-has changed since it started, so a worker never runs code older than this process sees.
+the source file of a module outside the Python installation (your own modules, an editable
+rlladder) has changed since the last experiment, so a worker never runs older code than this
+process imported.
 On Ctrl-C, or when a run raises, the workers are stopped, and the exception reaches the caller
 with its own type and message.
 """

@@ -23,19 +23,27 @@ rewards are rare and luck decides them (slippery FrozenLake) it learns slowly.
 The course notebook updates the glow when it chooses the action (``deliberate``) and h after the
 step (``learn``). Here ``act`` only chooses and ``learn`` does both updates, in the same order, so
 the h-matrix is the same step by step (``tests/test_projective_simulation.py`` proves it).
+
+A reward that is NaN or infinite stops the agent with :class:`~rlladder.DivergenceError` before it
+enters the h-matrix. ``agent.save("ps.npz")`` writes a checkpoint that
+``ProjectiveSimulation.load("ps.npz")`` restores exactly (see :mod:`rlladder.checkpoints`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
+from rlladder import checkpoints
 from rlladder.errors import check_range, unknown_name
 from rlladder.interface import Agent, Transition
 from rlladder.spaces import discrete_actions, tabular_adapter
+from rlladder.tabular.divergence import non_finite
 
 __all__ = ["ProjectiveSimulation", "glow_update", "h_update", "hopping_probabilities"]
 
@@ -109,6 +117,8 @@ class ProjectiveSimulation(Agent):
         self.n_actions = discrete_actions(action_space, agent=owner)
         self.h_matrix = np.ones((self.adapter.n, self.n_actions))
         self.glow_matrix = np.zeros_like(self.h_matrix)
+        self.steps_done = 0  # counted for the error messages and the checkpoints
+        self.episodes_done = 0
 
     def probabilities(self, obs: Any) -> np.ndarray:
         """The hopping probabilities ``p(a | s)`` for observation ``obs``."""
@@ -133,9 +143,79 @@ class ProjectiveSimulation(Agent):
     def learn(self, transition: Transition) -> dict[str, float]:
         """Glow the edge just used, then ``h <- h - gamma (h - 1) + g r``."""
         s = self.adapter(transition.obs)
+        reward = float(transition.reward)
+        self.steps_done += 1
+        if not math.isfinite(reward):  # one scalar check: NaN never enters the h-matrix
+            raise non_finite(
+                type(self).__name__,
+                "reward",
+                reward,
+                reward=reward,
+                state=s,
+                obs=transition.obs,
+                action=int(transition.action),
+                step=self.steps_done,
+                episode=self.episodes_done + 1,
+            )
         glow_update(self.glow_matrix, s, int(transition.action), self.eta)
-        h_update(self.h_matrix, self.glow_matrix, float(transition.reward), self.gamma)
+        h_update(self.h_matrix, self.glow_matrix, reward, self.gamma)
         return {}
 
     def begin_episode(self) -> None:
         self.glow_matrix[:] = 0.0
+
+    def end_episode(self) -> None:
+        self.episodes_done += 1
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The keyword arguments that build this agent again, as plain values."""
+        return {
+            "gamma": self.gamma,
+            "eta": self.eta,
+            "policy": self.policy,
+            "beta": self.beta,
+            **checkpoints.adapter_to_dict(self.adapter),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint to ``path`` (a ``.npz`` archive: no pickled code) that
+        :meth:`ProjectiveSimulation.load` restores to act and learn exactly as this agent would
+        from here (the glow included, so it may be saved in the middle of an episode)."""
+        meta = {
+            **checkpoints.header(type(self).__name__),
+            "seed": checkpoints.plain_seed(self.seed),
+            "hyperparameters": self.hyperparameters(),
+            "spaces": checkpoints.spaces_to_dict(self.observation_space, self.action_space),
+            "state": {
+                "steps_done": self.steps_done,
+                "episodes_done": self.episodes_done,
+                "rng": checkpoints.rng_state(self.rng),
+            },
+        }
+        arrays = {"h_matrix": self.h_matrix, "glow_matrix": self.glow_matrix}
+        checkpoints.save_npz(path, meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path, env: gym.Env | None = None) -> ProjectiveSimulation:
+        """Rebuild an agent from :meth:`save`, safely (``np.load(allow_pickle=False)``).
+
+        The spaces come from the checkpoint, or from ``env`` if given.
+
+        Raises:
+            CheckpointError: ``path`` is not a checkpoint of this agent, or ``env``'s spaces give
+                matrices of another shape.
+        """
+        meta, arrays = checkpoints.load_npz(path, cls.__name__)
+        obs_space, act_space = checkpoints.spaces_from_dict(
+            meta["spaces"], env, loader=f"{cls.__name__}.load"
+        )
+        agent = cls(obs_space, act_space, seed=meta["seed"], **meta["hyperparameters"])
+        checkpoints.restore_array(agent.h_matrix, arrays.get("h_matrix"), path, "h-matrix")
+        checkpoints.restore_array(agent.glow_matrix, arrays.get("glow_matrix"), path, "glow matrix")
+        state = meta["state"]
+        agent.steps_done = int(state["steps_done"])
+        agent.episodes_done = int(state["episodes_done"])
+        checkpoints.set_rng_state(agent.rng, state["rng"])
+        return agent

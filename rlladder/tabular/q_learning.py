@@ -13,20 +13,28 @@ estimate, the *TD target*::
 Exploration is epsilon-greedy (a random action with probability epsilon, any schedule), or the
 course notebook's *noisy argmax*: ``argmax(Q[s] + N(0, 1) / (episode + 1))``, random at first and
 greedy later.
+
+A TD target that is NaN or infinite (a NaN reward, say) stops the agent with
+:class:`~rlladder.DivergenceError` before it enters the table. ``agent.save("q.npz")`` writes a
+checkpoint that ``QLearning.load("q.npz")`` restores exactly (see :mod:`rlladder.checkpoints`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
+from rlladder import checkpoints
 from rlladder.errors import ConfigError, check_range, unknown_name
 from rlladder.interface import Agent, Transition
-from rlladder.schedules import Schedule, as_schedule
+from rlladder.schedules import ConstantSchedule, Schedule, as_schedule
 from rlladder.spaces import discrete_actions, tabular_adapter
+from rlladder.tabular.divergence import non_finite
 
 __all__ = ["QLearning", "td_target", "td_update", "epsilon_greedy_probs"]
 
@@ -115,9 +123,12 @@ class QLearning(Agent):
         self.epsilon_schedule = as_schedule(
             0.1 if epsilon is None else epsilon, name="epsilon", owner=owner
         )
+        self.initial_value = check_range("initial_value", initial_value, owner=owner)
+        if not math.isfinite(self.initial_value):
+            raise ConfigError(f"{owner}: initial_value must be finite, got {initial_value!r}")
         self.adapter = tabular_adapter(observation_space, bins=bins, bounds=bounds, agent=owner)
         self.n_actions = discrete_actions(action_space, agent=owner)
-        self.q = np.full((self.adapter.n, self.n_actions), float(initial_value))
+        self.q = np.full((self.adapter.n, self.n_actions), self.initial_value)
         self.steps_done = 0
         self.episodes_done = 0
         self._next_action: tuple[int, int] | None = None  # SARSA: (state, action) already chosen
@@ -174,6 +185,18 @@ class QLearning(Agent):
                 self._next_action = (s1, a1)
                 next_value = next_q[a1]
         target = td_target(transition.reward, float(next_value), self.gamma, transition.terminated)
+        if not math.isfinite(target):  # one scalar check: NaN never enters the table
+            raise non_finite(
+                type(self).__name__,
+                "TD target",
+                target,
+                reward=float(transition.reward),
+                state=s,
+                obs=transition.obs,
+                action=int(transition.action),
+                step=self.steps_done,
+                episode=self.episodes_done + 1,
+            )
         td_update(self.q, s, int(transition.action), target, eta)
         return diagnostics
 
@@ -182,3 +205,67 @@ class QLearning(Agent):
 
     def end_episode(self) -> None:
         self.episodes_done += 1
+
+    # -- checkpoints ------------------------------------------------------------------------
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The keyword arguments that build this agent again, as plain values (a constant as a
+        number, another schedule as a dict, binning as ``bins`` / ``bounds`` lists)."""
+        noisy = self.exploration == "noisy-argmax"
+        return {
+            "eta": _plain(self.eta_schedule),
+            "gamma": self.gamma,
+            "exploration": self.exploration,
+            "epsilon": None if noisy else _plain(self.epsilon_schedule),
+            "target": self.target,
+            "initial_value": self.initial_value,
+            **checkpoints.adapter_to_dict(self.adapter),
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint to ``path`` (a ``.npz`` archive: no pickled code) that
+        :meth:`QLearning.load` restores to act and learn exactly as this agent would from here."""
+        meta = {
+            **checkpoints.header(type(self).__name__),
+            "seed": checkpoints.plain_seed(self.seed),
+            "hyperparameters": self.hyperparameters(),
+            "spaces": checkpoints.spaces_to_dict(self.observation_space, self.action_space),
+            "state": {
+                "steps_done": self.steps_done,
+                "episodes_done": self.episodes_done,
+                "next_action": None if self._next_action is None else list(self._next_action),
+                "rng": checkpoints.rng_state(self.rng),
+            },
+        }
+        checkpoints.save_npz(path, meta, {"q": self.q})
+
+    @classmethod
+    def load(cls, path: str | Path, env: gym.Env | None = None) -> QLearning:
+        """Rebuild an agent from :meth:`save`, safely (``np.load(allow_pickle=False)``).
+
+        The spaces come from the checkpoint, or from ``env`` if given.
+
+        Raises:
+            CheckpointError: ``path`` is not a checkpoint of this agent, or ``env``'s spaces give
+                a table of another shape.
+        """
+        meta, arrays = checkpoints.load_npz(path, cls.__name__)
+        obs_space, act_space = checkpoints.spaces_from_dict(
+            meta["spaces"], env, loader=f"{cls.__name__}.load"
+        )
+        agent = cls(obs_space, act_space, seed=meta["seed"], **meta["hyperparameters"])
+        checkpoints.restore_array(agent.q, arrays.get("q"), path, "Q-table")
+        state = meta["state"]
+        agent.steps_done = int(state["steps_done"])
+        agent.episodes_done = int(state["episodes_done"])
+        pending = state["next_action"]
+        agent._next_action = None if pending is None else (int(pending[0]), int(pending[1]))
+        checkpoints.set_rng_state(agent.rng, state["rng"])
+        return agent
+
+
+def _plain(schedule: Schedule) -> float | dict[str, Any]:
+    """A constant per-step schedule as its number, any other as its dict."""
+    if isinstance(schedule, ConstantSchedule) and schedule.unit == "step":
+        return schedule.value
+    return schedule.to_dict()
