@@ -108,6 +108,22 @@ def test_a_script_without_main_guard_runs_its_own_agent(tmp_path, backend):
     assert (tmp_path / "body-ran.txt").read_text().splitlines() == ["ran"]
 
 
+# A class redefined in a later cell must reach the workers as redefined, even where they are
+# reused from the experiment before (the process backend's pool stays up between experiments).
+REDEFINE = """
+class Fixed(rl.Agent):
+    def act(self, obs, *, explore=True):
+        return {action}
+
+    def learn(self, t):
+        return {{"action": float(t.action)}}
+
+
+fixed = rl.Experiment(env="FrozenLake-v1", variants={{"fixed": rl.Variant(Fixed)}}, runs=2, episodes=3)
+rl.run_experiment(fixed, backend={backend!r}, workers=2, progress=False).to_pickle("fixed{action}.pkl")
+"""
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_notebook_runs_its_own_agent(tmp_path, backend, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
@@ -121,52 +137,16 @@ def test_a_notebook_runs_its_own_agent(tmp_path, backend, monkeypatch):
         results = rl.run_experiment(experiment, backend=backend, workers=2, progress=False)
         results.to_pickle(f"{{backend}}.pkl")
     """
+    cells = [OWN_CODE, textwrap.dedent(run)]
+    if backend == "process":  # (a local Ray cluster is new for each experiment anyway)
+        cells += [REDEFINE.format(action=a, backend=backend) for a in (1, 2)]
     nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(OWN_CODE),
-        nbformat.v4.new_code_cell(textwrap.dedent(run)),
-    ]
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
     client = nbclient.NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()  # raises CellExecutionError with the cell's traceback
     check_results(tmp_path, backend)
-
-
-def test_a_redefined_notebook_class_is_not_served_stale(tmp_path, monkeypatch):
-    """The pool's workers stay up between experiments; a class redefined in a cell is new there."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
-    define = """
-    import gymnasium as gym
-    import rlladder as rl
-
-    class Fixed(rl.Agent):
-        ACTION = {action}
-
-        def act(self, obs, *, explore=True):
-            return self.ACTION
-
-        def learn(self, t):
-            return {{"action": float(t.action)}}
-
-    experiment = rl.Experiment(
-        env="FrozenLake-v1", variants={{"fixed": rl.Variant(Fixed)}}, runs=2, episodes=3, seed=0
-    )
-    """
-    run = """
-    results = rl.run_experiment(experiment, backend="process", workers=2, progress=False)
-    results.to_pickle("{name}.pkl")
-    """
-    cells = [define.format(action=1), run.format(name="first")]
-    cells += [define.format(action=2), run.format(name="second")]
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(c)) for c in cells]
-    client = nbclient.NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()
-    assert set(pd.read_pickle(tmp_path / "first.pkl")["action"]) == {1.0}
-    assert set(pd.read_pickle(tmp_path / "second.pkl")["action"]) == {2.0}
+    if backend == "process":
+        assert set(pd.read_pickle(tmp_path / "fixed1.pkl")["action"]) == {1.0}
+        assert set(pd.read_pickle(tmp_path / "fixed2.pkl")["action"]) == {2.0}
