@@ -30,6 +30,7 @@ from rlladder.registry import (
     preset_for,
     register_agent,
     register_preset,
+    resolve_hyperparameters,
 )
 from rlladder.schedules import (
     ConstantSchedule,
@@ -86,6 +87,7 @@ __all__ = [
     "register_agent",
     "register_preset",
     "preset_for",
+    "resolve_hyperparameters",
     "Schedule",
     "ConstantSchedule",
     "LinearSchedule",

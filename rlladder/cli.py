@@ -6,6 +6,8 @@
     rlladder run frozenlake                        # a suite -> results/frozenlake/
     rlladder run cartpole-ablation --runs 10
     rlladder run my_experiment.toml --backend ray  # your own experiment
+    rlladder run cartpole-ablation --set learning_rate=1e-4 --set '+ Huber (DQN).huber_delta=1.0'
+    rlladder show cartpole-ablation > mine.toml    # the experiment, every hyperparameter resolved
     rlladder plot results/frozenlake               # redraw from saved results, no training
 
 ``python -m rlladder ...`` does the same.
@@ -14,13 +16,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from rlladder.errors import RLLadderError, UnknownNameError
+from rlladder.errors import ConfigError, RLLadderError, UnknownNameError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_setting", "parse_value"]
 
 DEFAULT_WINDOW = 20
 
@@ -36,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Python tracebacks instead of short error messages",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,run,plot}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,run,show,plot}")
 
     listing = commands.add_parser("list", help="list the agents and the suites")
     listing.set_defaults(func=_cmd_list)
@@ -48,11 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Re-running into the same folder resumes: only unfinished runs are run.",
     )
     run.add_argument("target", help="a suite name (e.g. frozenlake) or a path to a .toml file")
-    run.add_argument("--runs", type=int, help="runs (seeds) per variant")
-    budget = run.add_mutually_exclusive_group()
-    budget.add_argument("--episodes", type=int, help="episodes per run (replaces the budget)")
-    budget.add_argument("--steps", type=int, help="environment steps per run (replaces the budget)")
-    run.add_argument("--seed", type=int, help="the experiment seed")
+    _add_experiment_options(run)
     run.add_argument(
         "--backend",
         choices=("serial", "process", "ray"),
@@ -72,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.set_defaults(func=_cmd_run)
 
+    show = commands.add_parser(
+        "show",
+        help="print an experiment as a complete TOML file, every hyperparameter resolved",
+        description="Print a suite, a TOML experiment or a results folder's experiment as a "
+        "complete, runnable TOML file with every hyperparameter resolved (the agent's "
+        "defaults, the preset, the overrides); `rlladder run` of that file runs the same "
+        "experiment. Takes the same overrides as `run`, to show what it would run.",
+    )
+    show.add_argument("target", help="a suite name, a path to a .toml file, or a results folder")
+    _add_experiment_options(show)
+    show.set_defaults(func=_cmd_show)
+
     plot = commands.add_parser(
         "plot", help="redraw the figure and summary of a results folder (no training)"
     )
@@ -79,6 +92,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plot_options(plot)
     plot.set_defaults(func=_cmd_plot)
     return parser
+
+
+def _add_experiment_options(parser: argparse.ArgumentParser) -> None:
+    """The options that change what runs: shared by `run` and `show`."""
+    parser.add_argument(
+        "--part", help="one part of a suite made of several (e.g. tabular-vs-deep --part cartpole)"
+    )
+    parser.add_argument("--runs", type=int, help="runs (seeds) per variant")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--episodes", type=int, help="episodes per run (replaces the budget)")
+    budget.add_argument("--steps", type=int, help="environment steps per run (replaces the budget)")
+    parser.add_argument("--seed", type=int, help="the experiment seed")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a hyperparameter of every variant that has it (learning_rate=1e-4), of one "
+        "variant ('+ Huber (DQN).huber_delta=1.0'), or an experiment field "
+        "(max_episode_steps=200); VALUE is TOML, e.g. "
+        "'epsilon={kind=\"linear\", start=1.0, end=0.01, duration=5000}'; repeatable",
+    )
 
 
 def _add_plot_options(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nrlladder: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rlladder show ... | head`: the reader left, which is no error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python's own advice for this case
+        return 0
     except (RLLadderError, ValueError, TypeError, OSError, RuntimeError, ImportError) as error:
         if args.debug:
             raise
@@ -125,7 +164,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve_target(target: str) -> tuple[str, Any]:
+def _resolve_target(target: str, *, folders: bool = False) -> tuple[str, Any]:
     """``(name, Experiment or dict of parts)`` for a suite name or a TOML path."""
     from rlladder.experiments.spec import Experiment
     from rlladder.experiments.suites import get_suite
@@ -137,7 +176,72 @@ def _resolve_target(target: str) -> tuple[str, Any]:
     try:
         return target, get_suite(target)
     except UnknownNameError as err:
-        raise UnknownNameError(f"{err} (or give a path to an experiment .toml file)") from None
+        also = ", or a results folder" if folders else ""
+        raise UnknownNameError(
+            f"{err} (or give a path to an experiment .toml file{also})"
+        ) from None
+
+
+def _experiments(args: argparse.Namespace, *, folders: bool = False) -> tuple[str, dict[str, Any]]:
+    """``(name, {part: Experiment})`` of ``args.target`` (a single experiment is part ``""``),
+    with ``--part``, ``--runs``/``--episodes``/``--steps``/``--seed`` and ``--set`` applied."""
+    from rlladder.errors import unknown_name
+    from rlladder.experiments.spec import apply_settings
+
+    if folders and Path(args.target).is_dir():
+        name, built = Path(args.target).name, _from_results(Path(args.target))
+    else:
+        name, built = _resolve_target(args.target, folders=folders)
+    parts = built if isinstance(built, dict) else {"": built}
+    if args.part is not None:
+        if "" in parts:
+            raise ConfigError(
+                f"{args.target!r} is one experiment, not a suite of parts: drop --part"
+            )
+        if args.part not in parts:
+            raise unknown_name("part", args.part, parts)
+        parts = {args.part: parts[args.part]}
+    parts = {part: _overridden(exp, args) for part, exp in parts.items()}
+    if args.settings:
+        parts = apply_settings(parts, [parse_setting(text) for text in args.settings])
+    return name, parts
+
+
+def _from_results(folder: Path) -> Any:
+    """The experiment (or dict of parts) a results folder ran, variants as resolved then."""
+    from rlladder.experiments.spec import Experiment
+    from rlladder.experiments.store import SPEC_FILE, ResultsStore, load_spec
+    from rlladder.experiments.values import same
+
+    if not (folder / SPEC_FILE).exists():
+        parts = sorted(p for p in folder.iterdir() if (p / SPEC_FILE).exists())
+        if parts:
+            return {p.name: _from_results(p) for p in parts}
+
+    load_spec(folder)  # a clear error for a folder without results
+    document = ResultsStore(folder).read_spec() or {}
+    source = str(folder / SPEC_FILE)
+    if "resolved" not in document:
+        print(
+            f"rlladder: note: {source} records no resolved hyperparameters (an older rlladder "
+            "wrote it): they are resolved now, and may differ from what its runs used",
+            file=sys.stderr,
+        )
+        return Experiment.from_dict(document["experiment"], source=source)
+    try:  # as written, if it still resolves to what the runs used (the comments say why)
+        written = Experiment.from_dict(document["experiment"], source=source)
+        if same(written.resolve(), document["resolved"]):
+            return written
+    except RLLadderError:
+        pass
+    print(
+        f"rlladder: note: {source} as written resolves differently now (a preset or a default "
+        "changed): these are the hyperparameters its runs used",
+        file=sys.stderr,
+    )
+    return Experiment.from_dict(
+        {**document["experiment"], "variants": document["resolved"]}, source=source
+    )
 
 
 def _overridden(exp: Any, args: argparse.Namespace) -> Any:
@@ -149,15 +253,87 @@ def _overridden(exp: Any, args: argparse.Namespace) -> Any:
     return exp.replace(**changes) if changes else exp
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a value that is not TOML but a bare word like these is read as a string: adam, noisy-argmax,
+# 8x8, my_package.agents:MyAgent (a word with a letter in it: 0.5.3 is a typo, not a word)
+_BARE_WORD = re.compile(r"[A-Za-z0-9_.:-]*[A-Za-z_][A-Za-z0-9_.:-]*")
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value, read as TOML: ``1e-4``, ``true``, ``[64, 64]``, ``"two words"``,
+    ``{kind = "linear", start = 1.0, end = 0.05, duration = 10000}``; a bare word that is not
+    TOML (``adam``, ``noisy-argmax``) is a string.
+
+    Raises:
+        ConfigError: neither TOML nor a bare word (e.g. ``0.5.3`` or ``two words``).
+    """
+    try:
+        data = tomllib.loads(f"value = {text}")
+    except tomllib.TOMLDecodeError:
+        data = None
+    if data is not None and list(data) == ["value"]:
+        return data["value"]
+    if _BARE_WORD.fullmatch(text):
+        return text
+    raise ConfigError(
+        f"{text!r} is not a TOML value; write a number (1e-4), true or false, a quoted string "
+        '("two words"), a list ([64, 64]) or an inline table ({kind = "linear", start = 1.0, '
+        "end = 0.05, duration = 10000})"
+    )
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` or ``"LABEL.KEY=VALUE"`` (one ``--set``) as ``(key, value)``, the value
+    read by :func:`parse_value`. The text is split at its first ``=``.
+
+    >>> parse_setting("+ Huber (DQN).learning_rate=1e-4")
+    ('+ Huber (DQN).learning_rate', 0.0001)
+    """
+    key, equals, value = text.partition("=")
+    key = key.strip()
+    if not equals or not _IDENTIFIER.fullmatch(key.rpartition(".")[2]):
+        raise ConfigError(
+            f"--set {text!r}: expected KEY=VALUE or 'LABEL.KEY=VALUE', e.g. --set learning_rate=1e-4 "
+            "or --set '+ Huber (DQN).huber_delta=1.0'"
+        )
+    try:
+        return key, parse_value(value.strip())
+    except ConfigError as error:
+        raise ConfigError(f"--set {text!r}: {error}") from None
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rlladder import __version__
+    from rlladder.experiments.show import SOURCES_HELP, experiment_toml
+
+    name, parts = _experiments(args, folders=True)
+    stem = Path(args.target).stem if args.target.endswith(".toml") else "mine"
+    for i, (part, exp) in enumerate(parts.items()):
+        saved = f"{stem}{'-resolved' if stem != 'mine' else ''}{f'-{part}' if part else ''}.toml"
+        header = []
+        if part:
+            header += [
+                f"part {part!r} of {name!r} (a suite of several experiments, one complete file "
+                f"each; this one alone: rlladder show {args.target} --part {part})",
+            ]
+        header += [
+            f"{exp.name or name}: the whole experiment, every hyperparameter resolved "
+            f"(rlladder {__version__}).",
+            f"Run it: rlladder show {args.target}{f' --part {part}' if part else ''} > {saved} "
+            f"&& rlladder run {saved}",
+            *SOURCES_HELP,
+        ]
+        print(("\n" if i else "") + experiment_toml(exp, header=header), end="")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from rlladder.experiments.runner import run_experiment
     from rlladder.experiments.store import ResultsStore
 
-    name, built = _resolve_target(args.target)
-    parts = built if isinstance(built, dict) else {"": built}
+    name, parts = _experiments(args)
     out = args.out if args.out is not None else Path("results") / name
     for part, exp in parts.items():
-        exp = _overridden(exp, args)
         folder = out / part if part else out
         budget = f"{exp.episodes} episodes" if exp.episodes is not None else f"{exp.steps:,} steps"
         print(
@@ -233,6 +409,11 @@ def _report(
     title = spec.get("name") or folder.name
     print(f"\n{title} (moving average over {window} episodes; results in {folder})")
     print(stats.format_table(table))
+    note = _versions_note(spec, folder)
+    if note:
+        print(note)
+        with (folder / "summary.md").open("a", encoding="utf-8") as handle:
+            handle.write(f"\n{note}\n")
     if plot:
         import matplotlib
 
@@ -265,6 +446,17 @@ def _suite_figure(spec: dict[str, Any], results: Any, folder: Path) -> None:
         fig.savefig(folder / f"{draw.__name__}.{suffix}")
     plt.close(fig)
     print(f"figure: {folder / (draw.__name__ + '.png')} (and .svg)")
+
+
+def _versions_note(spec: dict[str, Any], folder: Path) -> str | None:
+    """``note: ...`` when the folder's runs were written by more than one rlladder version."""
+    from rlladder.experiments.store import ResultsStore
+
+    counts = ResultsStore(folder).versions(list(spec["variants"]), int(spec["runs"]))
+    if len(counts) < 2:
+        return None
+    each = " and ".join(f"{version} ({n} runs)" for version, n in sorted(counts.items()))
+    return f"note: these runs were made with rlladder versions {each}"
 
 
 def _title(spec: dict[str, Any], name: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import inspect
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -95,6 +96,28 @@ class Agent(abc.ABC):
     @abc.abstractmethod
     def learn(self, transition: Transition) -> dict[str, float]:
         """Update from one transition and return diagnostics (e.g. ``{"loss": 0.1}``), maybe empty."""
+
+    @classmethod
+    def default_hyperparameters(cls) -> dict[str, Any]:
+        """What this class gives each hyperparameter nobody set: the keyword defaults of
+        ``__init__`` (all but the spaces and ``seed``).
+
+        :func:`rlladder.registry.resolve_hyperparameters` starts from these. A class that takes
+        its hyperparameters as ``**kwargs`` overrides this to list them (``DQN`` returns the
+        fields of ``DQNConfig``).
+        """
+        try:
+            parameters = inspect.signature(cls.__init__).parameters
+        except (TypeError, ValueError):
+            return {}
+        keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return {
+            name: p.default
+            for name, p in parameters.items()
+            if p.kind in keyword
+            and p.default is not inspect.Parameter.empty
+            and name not in ("self", "observation_space", "action_space", "seed")
+        }
 
     def begin_episode(self) -> None:  # noqa: B027 - an optional hook, empty on purpose
         """Called by the loop before the first step of every training episode."""

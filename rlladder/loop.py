@@ -13,7 +13,6 @@ returns over the episode and calls your callbacks once per finished episode.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -254,9 +253,3 @@ def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             {"episode": "int64", "env_step": "int64", "steps": "int64", "reward": "float64"}
         )
     return frame
-
-
-def mean_reward(history: pd.DataFrame, last: int | None = None) -> float:
-    """Mean episode reward of ``history``, over its ``last`` episodes if given."""
-    frame = history if last is None else history.tail(last)
-    return float(frame["reward"].mean()) if len(frame) else math.nan

@@ -9,11 +9,14 @@
 
 A *preset* is a set of hyperparameters tuned for one environment (``FrozenLake-v1`` with
 ``is_slippery=False``, ``CartPole-v1``, ...). ``make_agent`` merges, later winning: the agent's
-defaults, the best-matching preset, then your keyword arguments.
+defaults, the best-matching preset, then your keyword arguments
+(:func:`resolve_hyperparameters` shows the result without building the agent). The built-in
+agents and presets are data, in ``rlladder/presets/*.toml``.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 from dataclasses import dataclass, field
@@ -26,10 +29,13 @@ from rlladder.interface import Agent
 
 __all__ = [
     "make_agent",
+    "resolve_hyperparameters",
+    "hyperparameter_sources",
     "list_agents",
     "register_agent",
     "register_preset",
     "resolve_agent",
+    "canonical_name",
     "preset_for",
     "describe_agents",
 ]
@@ -124,6 +130,11 @@ def _canonical(name: str) -> str:
     raise unknown_name("agent", name, _AGENTS)
 
 
+def canonical_name(name: str) -> str:
+    """The registered name ``name`` stands for (itself, or what an alias points to)."""
+    return _canonical(name)
+
+
 def resolve_agent(name: str) -> tuple[type[Agent], dict[str, Any]]:
     """The class and default hyperparameters behind an agent name."""
     entry = _AGENTS[_canonical(name)]
@@ -161,7 +172,73 @@ def preset_for(name: str, env: gym.Env | None) -> dict[str, Any]:
             continue
         if best is None or len(preset.match) >= len(best.match):
             best = preset
-    return dict(best.hyperparameters) if best else {}
+    return copy.deepcopy(best.hyperparameters) if best else {}
+
+
+def _layers(
+    name: str | type[Agent], env: gym.Env | None, overrides: dict[str, Any]
+) -> tuple[type[Agent], str, list[tuple[str, dict[str, Any]]]]:
+    """The class, its display name, and the hyperparameter layers, later winning."""
+    if isinstance(name, str):
+        canonical = _canonical(name)
+        entry = _AGENTS[canonical]
+        cls = entry.cls()
+        preset = preset_for(canonical, env)
+        # e.g. Q-learning's (exploration, epsilon): your epsilon= replaces a preset's noisy-argmax
+        for group in getattr(cls, "linked_hyperparameters", ()):
+            if any(key in overrides for key in group):
+                for key in group:
+                    preset.pop(key, None)
+        layers = [
+            ("default", cls.default_hyperparameters()),
+            ("agent", dict(entry.defaults)),
+            ("preset", preset),
+            ("given", dict(overrides)),
+        ]
+        return cls, name, layers
+    if inspect.isclass(name) and issubclass(name, Agent):
+        return (
+            name,
+            name.__name__,
+            [
+                ("default", name.default_hyperparameters()),
+                ("given", dict(overrides)),
+            ],
+        )
+    raise TypeError(f"make_agent() needs an agent name or an rl.Agent subclass, got {name!r}")
+
+
+def resolve_hyperparameters(
+    name: str | type[Agent], env: gym.Env | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Every hyperparameter an agent ``name`` (or class) gets on ``env``, without building it.
+
+    Merged, later winning: the class's :meth:`~rlladder.Agent.default_hyperparameters`, the
+    name's defaults (e.g. a DQN rung's switches), the best-matching preset for ``env``, then
+    ``overrides``. Settings that only make sense together (an agent class lists them in
+    ``linked_hyperparameters``, e.g. Q-learning's exploration and epsilon) come from one place:
+    set one of them yourself and the preset's values for the whole group are dropped.
+    :func:`make_agent` builds the agent from exactly this dict. Values are as given (a
+    ``Schedule`` stays one); :meth:`rlladder.Variant.resolve` turns them into plain values.
+
+    >>> resolve_hyperparameters("q-learning", gym.make("FrozenLake-v1", is_slippery=False))["eta"]
+    0.8
+    """
+    cls, display, layers = _layers(name, env, overrides)
+    params: dict[str, Any] = {}
+    for _, layer in layers:
+        params.update(layer)
+    _check_hyperparameters(cls, params, display)
+    return params
+
+
+def hyperparameter_sources(
+    name: str | type[Agent], env: gym.Env | None = None, **overrides: Any
+) -> dict[str, str]:
+    """Where each of :func:`resolve_hyperparameters`'s values comes from: ``"default"`` (the
+    class), ``"agent"`` (the name's defaults), ``"preset"`` or ``"given"`` (``overrides``)."""
+    _, _, layers = _layers(name, env, overrides)
+    return {key: source for source, layer in layers for key in layer}
 
 
 def make_agent(
@@ -175,10 +252,9 @@ def make_agent(
 ) -> Agent:
     """Build an agent by name (or class) for ``env`` (or for explicit spaces).
 
-    Hyperparameters are merged as: the name's defaults, then the preset for ``env`` if one matches,
-    then ``hyperparameters``. Settings that only make sense together (an agent class lists them in
-    ``linked_hyperparameters``, e.g. Q-learning's exploration and epsilon) come from one place: set
-    one of them yourself and the preset's values for the whole group are dropped.
+    Its hyperparameters are :func:`resolve_hyperparameters` of ``name``, ``env`` and
+    ``hyperparameters``: the class's defaults, the name's, the preset for ``env`` if one
+    matches, then yours.
     """
     if env is not None:
         if not hasattr(env, "observation_space"):
@@ -187,26 +263,17 @@ def make_agent(
         action_space = action_space or env.action_space
     if observation_space is None or action_space is None:
         raise ConfigError("make_agent() needs env= or both observation_space= and action_space=")
-    if isinstance(name, str):
-        cls, params = resolve_agent(name)
-        preset = preset_for(name, env)
-        # e.g. Q-learning's (exploration, epsilon): your epsilon= replaces a preset's noisy-argmax
-        for group in getattr(cls, "linked_hyperparameters", ()):
-            if any(key in hyperparameters for key in group):
-                for key in group:
-                    preset.pop(key, None)
-        params.update(preset)
-    elif inspect.isclass(name) and issubclass(name, Agent):
-        cls, params = name, {}
-    else:
-        raise TypeError(f"make_agent() needs an agent name or an rl.Agent subclass, got {name!r}")
-    params.update(hyperparameters)
-    _check_hyperparameters(cls, params, name if isinstance(name, str) else cls.__name__)
+    cls = resolve_agent(name)[0] if isinstance(name, str) else name
+    params = resolve_hyperparameters(name, env, **hyperparameters)
     return cls(observation_space, action_space, seed=seed, **params)
 
 
 def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) -> None:
-    """Name a misspelt hyperparameter and list the real ones, instead of Python's bare TypeError."""
+    """Name a misspelt hyperparameter and list the real ones, instead of Python's bare TypeError.
+
+    A class that takes ``**kwargs`` is checked against its ``default_hyperparameters()`` when it
+    lists them itself (``DQN``), and not at all otherwise.
+    """
     try:
         signature = inspect.signature(cls.__init__)
     except (TypeError, ValueError):
@@ -218,6 +285,13 @@ def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) 
         and p.name not in ("observation_space", "action_space", "seed")
     ]
     if any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+        own = getattr(cls.default_hyperparameters, "__func__", None)
+        if own is Agent.default_hyperparameters.__func__:
+            return
+        accepted = list(cls.default_hyperparameters())
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:  # e.g. DQN: its keywords are DQNConfig's fields (config= is for DQN(...))
+            raise unknown_name(f"{cls.__name__} hyperparameter", unknown[0], accepted)
         return
     unknown = sorted(set(params) - set(accepted))
     if unknown:
@@ -245,143 +319,30 @@ def set_registry_state(state: tuple[dict[str, AgentEntry], dict[str, str], list[
 
 
 # --------------------------------------------------------------------------------------------
-# Built-in agents. Classes are imported on first use, so `import rlladder` does not import torch.
+# Built-in agents and presets: data, one TOML file per family (rlladder/presets/). Classes are
+# imported on first use, so `import rlladder` does not import torch.
 # --------------------------------------------------------------------------------------------
 
-register_agent(
-    "q-learning",
-    "rlladder.tabular.q_learning:QLearning",
-    description="tabular Q-learning: Q[s,a] += eta * (r + gamma * max Q[s'] - Q[s,a])",
-)
-register_agent(
-    "sarsa",
-    "rlladder.tabular.q_learning:QLearning",
-    defaults={"target": "sarsa"},
-    description="tabular SARSA: bootstraps on the action the agent will actually take",
-)
-register_agent(
-    "expected-sarsa",
-    "rlladder.tabular.q_learning:QLearning",
-    defaults={"target": "expected-sarsa"},
-    description="tabular expected SARSA: bootstraps on the policy's expected next value",
-)
-register_agent(
-    "ps",
-    "rlladder.tabular.projective_simulation:ProjectiveSimulation",
-    description="two-layer Projective Simulation with h and glow matrices",
-)
-_ALIASES["projective-simulation"] = "ps"
 
-# Tabular presets for FrozenLake-v1 (README section "Tabular agents"; tests/test_tabular_learning.py
-# checks each one learns). Not slippery: the course notebook's settings.
-register_preset(
-    "q-learning",
-    "FrozenLake-v1",
-    {"eta": 0.8, "gamma": 0.9, "exploration": "noisy-argmax"},
-    match={"is_slippery": False},
-    description="the course notebook's: eta 0.8, gamma 0.9, noisy argmax",
-)
-# Slippery: each move goes sideways 2 times in 3, so the TD targets are noisy. A learning rate
-# that decays to 0.01 averages the noise out, gamma 0.99 values the long safe routes, and epsilon
-# decays over the first 1500 episodes. Greedy success ~0.74 (the optimum) after 2000 episodes.
-register_preset(
-    "q-learning",
-    "FrozenLake-v1",
-    {
-        "eta": {"kind": "linear", "start": 0.5, "end": 0.01, "duration": 2000, "unit": "episode"},
-        "gamma": 0.99,
-        "exploration": "epsilon-greedy",
-        "epsilon": {
-            "kind": "linear",
-            "start": 1.0,
-            "end": 0.01,
-            "duration": 1500,
-            "unit": "episode",
-        },
-    },
-    match={"is_slippery": True},
-    description="decaying eta and epsilon over 2000 episodes; greedy success ~0.74",
-)
-# PS, not slippery: a softmax over h (beta 1) turns the first few rewards into a near-greedy
-# policy, where h / sum(h) keeps trying the wrong moves (~0.955 at the end instead of 1.0).
-register_preset(
-    "ps",
-    "FrozenLake-v1",
-    {"gamma": 0.0, "eta": 0.04, "policy": "softmax", "beta": 1.0},
-    match={"is_slippery": False},
-    description="softmax(h) hopping, glow eta 0.04, no damping",
-)
-# PS, slippery: PS learns only from rewarded episodes, and here luck decides most of them. The best
-# of a sweep (benchmarks/ps_slippery.py) glows over the whole episode (eta 0.002) and hops by a
-# mild softmax (beta 0.3); it reaches ~0.2 greedy success, a quarter of Q-learning's (README).
-register_preset(
-    "ps",
-    "FrozenLake-v1",
-    {"gamma": 0.0, "eta": 0.002, "policy": "softmax", "beta": 0.3},
-    match={"is_slippery": True},
-    description="best of benchmarks/ps_slippery.py: greedy success ~0.2, Q-learning's ~0.74",
-)
+def _register_builtins() -> None:
+    from rlladder.presets import load_families
 
-# The DQN ladder: one class, each rung a set of switches (see rlladder.deep.dqn).
-_DQN_RUNGS: dict[str, tuple[dict[str, Any], str]] = {
-    "dqn-vanilla": (
-        {"replay": False, "target": "none", "loss": "mse", "learning_starts": 0},
-        "online deep Q-learning on the latest transition alone: no replay, no target, MSE",
-    ),
-    "dqn-replay": (
-        {"replay": True, "target": "none", "loss": "mse"},
-        "DQN + experience replay (random minibatches); no target network, MSE",
-    ),
-    "dqn-target": (
-        {"replay": True, "target": "hard", "loss": "mse"},
-        "DQN + replay + a target network copied every N updates; MSE",
-    ),
-    "dqn": (
-        {"replay": True, "target": "hard", "loss": "huber"},
-        "DQN: replay + target network + Huber loss",
-    ),
-    "double-dqn": (
-        {"replay": True, "target": "hard", "loss": "huber", "double": True},
-        "Double DQN: online net picks a', target net values it",
-    ),
-    "dueling-dqn": (
-        {"replay": True, "target": "hard", "loss": "huber", "dueling": True},
-        "Dueling DQN: Q = V(s) + A(s,a) - mean A",
-    ),
-}
-# Tuned on CartPole-v1 with benchmarks/dqn_cartpole.py: with the `dqn` rung, 18 of seeds 0-19
-# reach a 100-episode training average of 475 within 100k steps, and 18 end greedy >= 475.
-# Shared by every rung so that the ladder compares switches, not tuning. A rung's own switches
-# win over these.
-_DQN_CARTPOLE: dict[str, Any] = {
-    "hidden_sizes": (128, 128),
-    # annealed to exactly 0 by 70k steps: the network stops chasing its own targets once it
-    # balances, instead of forgetting what it learnt (see README, "catastrophic forgetting");
-    # even 1e-6 left room for a late collapse (3 of 20 seeds with gamma 0.995)
-    "learning_rate": {"kind": "linear", "start": 5e-4, "end": 0.0, "duration": 70_000},
-    "batch_size": 128,
-    "buffer_size": 100_000,
-    "learning_starts": 1_000,
-    "train_every": 1,
-    "target_update_every": 250,
-    "max_grad_norm": 10.0,
-    # Huber with delta 1 weighs a failure (a TD error near Q, tens to 200 here) no more than an
-    # ordinary step's error of 1, so the rare transitions that say where the pole falls are
-    # drowned out: 5/10 seeds reached 475 with delta 1, 10/10 with delta 10 (gamma 0.99 then;
-    # README, "Huber").
-    "huber_delta": 10.0,
-    # A horizon of about 200 steps, not 100: a failure 300 steps after a choice weighs
-    # 0.995**300 = 22% in its value, against 0.99**300 = 5%. With 0.99, 3 of 20 seeds had not
-    # reached 475 by 100k steps; with 0.995, 1 of 20 (both with lr ending at 1e-6; README,
-    # "How far ahead").
-    "gamma": 0.995,
-    "epsilon": {"kind": "linear", "start": 1.0, "end": 0.01, "duration": 10_000},
-}
-for _name, (_switches, _description) in _DQN_RUNGS.items():
-    register_agent(_name, "rlladder.deep.dqn:DQN", defaults=_switches, description=_description)
-    register_preset(
-        _name,
-        "CartPole-v1",
-        {k: v for k, v in _DQN_CARTPOLE.items() if k not in _switches},
-        description="tuned on CartPole-v1 for 100k env steps",
-    )
+    for family in load_families():
+        for agent in family.agents.values():
+            register_agent(
+                agent.name, agent.target, defaults=agent.defaults, description=agent.description
+            )
+            for alias in agent.aliases:
+                _ALIASES[alias] = agent.name
+        for preset in family.presets:
+            for name in preset.agents:
+                register_preset(
+                    name,
+                    preset.env_id,
+                    preset.for_agent(family.agents[name]),
+                    match=preset.match,
+                    description=preset.description,
+                )
+
+
+_register_builtins()

@@ -192,3 +192,171 @@ def test_plot_a_folder_without_results(tmp_path, capsys):
     assert_clean_error(code, err, "holds no results", "rlladder run")
     code, _, err = run_cli(capsys, "plot", tmp_path / "missing")
     assert_clean_error(code, err, "no results folder")
+
+
+# -- --set KEY=VALUE ---------------------------------------------------------------------------
+def test_set_changes_what_runs_and_is_recorded(tmp_path, capsys):
+    out = tmp_path / "lake"
+    code, _, _ = run_cli(
+        capsys, "run", "frozenlake", *FAST, "--out", out, "--no-plot", "--set", "eta=0.5"
+    )
+    assert code == 0
+    spec = json.loads((out / "spec.json").read_text())
+    # both agents have an eta (PS: its glow damping): both get it, and spec.json says so
+    assert spec["resolved"]["Q-learning"]["eta"] == spec["resolved"]["PS"]["eta"] == 0.5
+    assert spec["experiment"]["variants"]["PS"] == {"agent": "ps", "eta": 0.5}
+    suite = rl.get_suite("frozenlake").replace(runs=2, episodes=15)
+    expected = rl.run_experiment(
+        suite.replace(
+            variants={
+                "Q-learning": rl.Variant("q-learning", eta=0.5),
+                "PS": rl.Variant("ps", eta=0.5),
+            }
+        ),
+        backend="serial",
+        progress=False,
+    )
+    results = rl.load_results(out)
+    pd.testing.assert_frame_equal(results, expected)  # the agents really got eta = 0.5
+    unchanged = rl.run_experiment(suite, backend="serial", progress=False)
+    assert not results["reward"].equals(unchanged["reward"])
+
+
+def test_set_one_variant_by_its_label_with_a_toml_schedule(tmp_path, capsys):
+    out = tmp_path / "lake"
+    schedule = '{kind = "linear", start = 1.0, end = 0.01, duration = 10, unit = "episode"}'
+    code, _, _ = run_cli(
+        capsys,
+        "run",
+        "frozenlake",
+        *FAST,
+        "--out",
+        out,
+        "--no-plot",
+        "--set",
+        f"Q-learning.epsilon={schedule}",
+        "--set",
+        "max_episode_steps=40",
+    )
+    assert code == 0
+    spec = json.loads((out / "spec.json").read_text())
+    q = spec["resolved"]["Q-learning"]
+    assert q["epsilon"] == {
+        "kind": "linear",
+        "start": 1.0,
+        "end": 0.01,
+        "duration": 10,
+        "unit": "episode",
+    }
+    assert q["exploration"] == "epsilon-greedy"  # a preset's linked settings go as a whole
+    assert spec["resolved"]["PS"]["eta"] == 0.04 and spec["experiment"]["max_episode_steps"] == 40
+    results = rl.load_results(out)
+    assert results.loc[results.variant == "Q-learning", "epsilon"].iloc[-1] == pytest.approx(0.01)
+
+
+def test_set_a_label_with_spaces_plus_and_brackets(capsys):
+    code, text, _ = run_cli(
+        capsys,
+        "show",
+        "cartpole-ablation",
+        "--set",
+        "+ Huber (DQN).huber_delta=1",
+        "--set",
+        "gamma=0.9",
+    )
+    assert code == 0
+    data = __import__("tomllib").loads(text)["variants"]
+    assert data["+ Huber (DQN)"]["huber_delta"] == 1 and data["+ target"]["huber_delta"] == 10.0
+    assert {v["gamma"] for v in data.values()} == {0.9}
+    code, text, _ = run_cli(capsys, "show", "frozenlake", "--set", "PS.policy=linear")
+    assert code == 0 and 'policy = "linear"' in text  # a bare word is a string
+
+
+@pytest.mark.parametrize(
+    ("setting", "words"),
+    [
+        (
+            "lerning_rate=1e-4",
+            ["cannot set 'lerning_rate'", "did you mean 'learning_rate'", "known keys: agent,"],
+        ),
+        (
+            "+ Hubr (DQN).gamma=0.9",
+            ["unknown variant '+ Hubr (DQN)'", "did you mean '+ Huber (DQN)'"],
+        ),
+        (
+            "vanilla.gama=0.9",
+            [
+                "variant 'vanilla' (dqn-vanilla) has no hyperparameter 'gama'",
+                "did you mean 'gamma'",
+            ],
+        ),
+        ("gamma=0.9.1", ["'0.9.1' is not a TOML value", "inline table"]),
+        ("gamma", ["expected KEY=VALUE"]),
+        ("gamma=two words", ["'two words' is not a TOML value"]),
+        ("runs=0", ["runs must be >= 1"]),
+    ],
+)
+def test_bad_settings_are_one_clear_line(setting, words, capsys):
+    code, _, err = run_cli(capsys, "show", "cartpole-ablation", "--set", setting)
+    assert_clean_error(code, err, *words)
+
+
+def test_set_applies_to_the_parts_that_have_it(capsys):
+    code, text, _ = run_cli(
+        capsys, "show", "tabular-vs-deep", "--set", "Q-learning (binned).eta=0.2"
+    )
+    assert code == 0
+    frozen, cart = text.split("# part 'cartpole'")
+    assert "eta = 0.2" in cart and "eta = 0.2" not in frozen
+    code, _, err = run_cli(capsys, "show", "tabular-vs-deep", "--set", "Nope.eta=0.2")
+    assert_clean_error(code, err, "unknown variant 'Nope'", "Q-learning (binned)")
+
+
+def test_run_one_part_of_a_suite(tmp_path, capsys):
+    code, text, _ = run_cli(
+        capsys,
+        "run",
+        "tabular-vs-deep",
+        "--part",
+        "frozenlake",
+        "--set",
+        "DQN.learning_starts=0",
+        *FAST,
+        "--out",
+        tmp_path,
+        "--no-plot",
+    )
+    assert code == 0 and (tmp_path / "frozenlake" / "spec.json").exists()
+    assert not (tmp_path / "cartpole").exists()
+
+
+def test_the_readme_set_examples_work(capsys):
+    import shlex
+
+    section = README.read_text(encoding="utf-8").split("**Changing a hyperparameter: `--set`.**")[1]
+    block = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
+    commands = [
+        line.split("#")[0] for line in block.splitlines() if line.startswith("rlladder run")
+    ]
+    assert len(commands) == 4
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        argv[0] = "show"  # what it would run, without running it
+        code, text, err = run_cli(capsys, *argv)
+        assert code == 0, err
+    assert 'map_name = "8x8"' in text and "max_episode_steps = 50" in text
+
+
+def test_set_values_are_toml_or_a_bare_word():
+    from rlladder.cli import parse_setting, parse_value
+
+    assert parse_value("1e-4") == 1e-4 and parse_value("1") == 1 and parse_value("true") is True
+    assert parse_value("[64, 64]") == [64, 64] and parse_value('"two words"') == "two words"
+    assert parse_value("inf") == float("inf")
+    assert parse_value("adam") == "adam" and parse_value("8x8") == "8x8"
+    assert parse_value("own_agents:RunningMeanAgent") == "own_agents:RunningMeanAgent"
+    for bad in ("0.5.3", "two words", "", "1\nx = 2", "[1,"):
+        with pytest.raises(rl.ConfigError, match="is not a TOML value"):
+            parse_value(bad)
+    assert parse_setting('a.b (c).lr="x=1"') == ("a.b (c).lr", "x=1")  # split at the first =
+    assert parse_setting(" + Huber (DQN).tau = 0.01") == ("+ Huber (DQN).tau", 0.01)

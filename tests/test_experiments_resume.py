@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -151,3 +152,162 @@ def test_a_killed_experiment_keeps_whole_runs_and_resumes(tmp_path):
     resumed = rl.run_experiment(experiment(**SLOW), backend=backend, out=out, progress=False)
     assert len(backend.ran) == TASKS - len(finished)
     pd.testing.assert_frame_equal(resumed, reference)
+
+
+# -- the resolved configuration is the folder's identity ---------------------------------------
+ELSEWHERE = (
+    "use another output folder (--out / out=) or overwrite it (--overwrite / overwrite=True)"
+)
+
+
+def changed_preset(monkeypatch, agent: str, env_id: str, **values) -> None:
+    """Replace the presets of ``agent`` on ``env_id`` by copies with ``values`` changed (undone
+    by monkeypatch at the end of the test)."""
+    from rlladder import registry
+
+    patched = [
+        dataclasses.replace(p, hyperparameters={**p.hyperparameters, **values})
+        if (p.agent, p.env_id) == (agent, env_id)
+        else p
+        for p in registry._PRESETS
+    ]
+    monkeypatch.setattr(registry, "_PRESETS", patched)
+
+
+def test_spec_json_records_the_resolved_hyperparameters_and_who_wrote_each_run(tmp_path):
+    rl.run_experiment(experiment(), backend="serial", out=tmp_path, progress=False)
+    spec = json.loads((tmp_path / "spec.json").read_text())
+    assert spec["experiment"]["variants"]["PS"] == {"agent": "ps"}  # what was written
+    assert spec["resolved"]["PS"] == {  # what ran: the preset for the plain lake, and defaults
+        "agent": "ps",
+        "gamma": 0.0,
+        "eta": 0.04,
+        "policy": "softmax",
+        "beta": 1.0,
+        "bins": None,
+        "bounds": None,
+    }
+    assert spec["resolved"]["Q-learning"]["eta"] == 0.5  # the variant's own
+    assert spec["resolved"]["Q-learning"]["exploration"] == "noisy-argmax"  # the preset's
+    assert spec["run_versions"] == {"Q-learning": [rl.__version__] * 3, "PS": [rl.__version__] * 3}
+
+
+def test_a_changed_preset_is_refused_in_one_line_naming_it(tmp_path, monkeypatch):
+    """The issue's scenario: 2 runs, the Q-learning preset for FrozenLake changes, resume with 4."""
+    exp = experiment(variants={"Q-learning": rl.Variant("q-learning")}, runs=2)
+    rl.run_experiment(exp, backend="serial", out=tmp_path, progress=False)
+    before = sorted((tmp_path / "runs").iterdir())
+    changed_preset(monkeypatch, "q-learning", "FrozenLake-v1", eta=0.1)
+    with pytest.raises(ConfigError) as info:
+        rl.run_experiment(exp.replace(runs=4), backend="serial", out=tmp_path, progress=False)
+    assert str(info.value) == (
+        f"{tmp_path} holds results of a different experiment: variant 'Q-learning': "
+        "eta 0.8 -> 0.1 (the preset for q-learning on FrozenLake-v1 (is_slippery=False) "
+        f"changed); {ELSEWHERE}"
+    )
+    assert "\n" not in str(info.value)
+    assert sorted((tmp_path / "runs").iterdir()) == before  # nothing was run or removed
+    monkeypatch.undo()  # the preset as it was: the folder resumes
+    backend = CountingBackend()
+    rl.run_experiment(exp.replace(runs=4), backend=backend, out=tmp_path, progress=False)
+    assert backend.ran == [("Q-learning", 2), ("Q-learning", 3)]
+
+
+def test_the_dqn_preset_changing_names_the_variant_and_the_value(tmp_path, monkeypatch):
+    exp = rl.Experiment(
+        env="CartPole-v1", variants={"+ Huber (DQN)": rl.Variant("dqn")}, runs=1, steps=30
+    )
+    rl.run_experiment(exp, backend="serial", out=tmp_path, progress=False)
+    changed_preset(monkeypatch, "dqn", "CartPole-v1", huber_delta=1.0)
+    with pytest.raises(ConfigError) as info:
+        rl.run_experiment(exp, backend="serial", out=tmp_path, progress=False)
+    assert (
+        "variant '+ Huber (DQN)': huber_delta 10.0 -> 1.0 (the preset for dqn on CartPole-v1 "
+        f"changed); {ELSEWHERE}"
+    ) in str(info.value)
+
+
+def test_a_changed_variant_names_what_you_changed(tmp_path):
+    rl.run_experiment(experiment(), backend="serial", out=tmp_path, progress=False)
+    other = experiment(
+        variants={
+            "Q-learning": rl.Variant("q-learning", eta=0.5, epsilon=0.2),
+            "PS": rl.Variant("ps"),
+        }
+    )
+    with pytest.raises(ConfigError) as info:
+        rl.run_experiment(other, backend="serial", out=tmp_path, progress=False)
+    message = str(info.value)
+    assert (
+        'variant \'Q-learning\': exploration "noisy-argmax" -> "epsilon-greedy", '
+        "epsilon None -> 0.2 (the variant's own epsilon changed)"
+    ) in message
+    assert "preset" not in message
+
+
+def test_the_same_hyperparameters_written_another_way_resume(tmp_path):
+    rl.run_experiment(experiment(runs=2), backend="serial", out=tmp_path, progress=False)
+    spelled_out = experiment(
+        variants={
+            # 1 for 1.0, the preset's own values given explicitly
+            "Q-learning": rl.Variant("q-learning", eta=0.5, gamma=0.9, initial_value=0),
+            "PS": rl.Variant("ps", eta=0.04, policy="softmax"),
+        }
+    )
+    backend = CountingBackend()
+    results = rl.run_experiment(spelled_out, backend=backend, out=tmp_path, progress=False)
+    assert backend.ran == [("Q-learning", 2), ("PS", 2)]
+    pd.testing.assert_frame_equal(
+        results, rl.run_experiment(experiment(), backend="serial", progress=False)
+    )
+
+
+def test_an_old_spec_without_resolved_values_is_refused_clearly(tmp_path):
+    rl.run_experiment(experiment(runs=1), backend="serial", out=tmp_path, progress=False)
+    path = tmp_path / "spec.json"
+    old = json.loads(path.read_text())
+    del old["resolved"], old["run_versions"]
+    path.write_text(json.dumps(old))
+    with pytest.raises(ConfigError) as info:
+        rl.run_experiment(experiment(), backend="serial", out=tmp_path, progress=False)
+    assert str(info.value) == (
+        f"{path} records no resolved hyperparameters (it was written by rlladder "
+        f"{rl.__version__}, from before they were recorded), so a resume cannot check that new "
+        f"runs use the hyperparameters its runs used; {ELSEWHERE}"
+    )
+    rl.run_experiment(experiment(), backend="serial", out=tmp_path, overwrite=True, progress=False)
+    assert "resolved" in json.loads(path.read_text())
+
+
+def test_another_version_with_the_same_hyperparameters_resumes_and_says_so(
+    tmp_path, monkeypatch, capsys
+):
+    from rlladder.cli import main
+
+    monkeypatch.setattr(rl, "__version__", "0.0.9")
+    rl.run_experiment(experiment(runs=2), backend="serial", out=tmp_path, progress=False)
+    monkeypatch.undo()
+    backend = CountingBackend()
+    rl.run_experiment(experiment(), backend=backend, out=tmp_path, progress=False)
+    assert backend.ran == [("Q-learning", 2), ("PS", 2)]
+    spec = json.loads((tmp_path / "spec.json").read_text())
+    assert spec["run_versions"]["PS"] == ["0.0.9", "0.0.9", rl.__version__]
+    assert spec["rlladder_version"] == rl.__version__
+    assert main(["plot", str(tmp_path)]) == 0
+    note = f"note: these runs were made with rlladder versions 0.0.9 (4 runs) and {rl.__version__} (2 runs)"
+    assert note in capsys.readouterr().out
+    assert note in (tmp_path / "summary.md").read_text()
+
+
+def test_a_preset_change_is_named_with_the_version_that_wrote_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(rl, "__version__", "0.0.9")
+    exp = experiment(variants={"PS": rl.Variant("ps")}, runs=1)
+    rl.run_experiment(exp, backend="serial", out=tmp_path, progress=False)
+    monkeypatch.undo()
+    changed_preset(monkeypatch, "ps", "FrozenLake-v1", beta=2.0)
+    with pytest.raises(
+        ConfigError,
+        match=r"beta 1.0 -> 2.0 \(the preset for ps on FrozenLake-v1 "
+        r"\(is_slippery=False\) changed; it was written by rlladder 0.0.9\)",
+    ):
+        rl.run_experiment(exp, backend="serial", out=tmp_path, progress=False)

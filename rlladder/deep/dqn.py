@@ -6,19 +6,23 @@ one-step TD target
 .. math:: y = r + \\gamma (1 - d) \\max_{a'} Q(s', a'; \\theta^-)
 
 where ``d`` is 1 if the episode *terminated* (never merely truncated by a time limit) and
-``θ⁻`` are the parameters used for the target. The ladder adds one idea at a time:
+``θ⁻`` are the parameters used for the target. The ladder adds one idea at a time (each rung's
+switches, beyond those of the rung it builds on; ``rlladder/presets/dqn.toml`` holds them):
 
-=================  ==============================================  =========================
-rung               idea                                            switch
-=================  ==============================================  =========================
-``dqn-vanilla``    online Q-learning on the latest transition,     ``replay=False``,
-                   ``θ⁻ = θ``, squared error                       ``target="none"``, ``loss="mse"``
-``dqn-replay``     + random minibatches from a replay buffer       ``replay=True``
-``dqn-target``     + a slowly-moving target network ``θ⁻``         ``target="hard"`` (or ``"soft"``)
-``dqn``            + the Huber loss (bounded gradients)            ``loss="huber"``
-``double-dqn``     + choose ``a'`` with ``θ``, evaluate with ``θ⁻``  ``double=True``
-``dueling-dqn``    + a ``V(s) + A(s, a)`` network head             ``dueling=True``
-=================  ==============================================  =========================
+.. generated: dqn-rungs-rst (python -m rlladder.presets --write, from rlladder/presets/dqn.toml)
+
+===============  =====================================================================  ==============================================================
+rung             idea                                                                   switch
+===============  =====================================================================  ==============================================================
+``dqn-vanilla``  online Q-learning on the latest transition, ``θ⁻ = θ``, squared error  ``replay=False, target="none", loss="mse", learning_starts=0``
+``dqn-replay``   + random minibatches from a replay buffer                              ``replay=True``
+``dqn-target``   + a slowly-moving target network ``θ⁻`` (or ``target="soft"``)         ``target="hard"``
+``dqn``          + the Huber loss (bounded gradients)                                   ``loss="huber"``
+``double-dqn``   + choose ``a'`` with ``θ``, evaluate with ``θ⁻``                       ``double=True``
+``dueling-dqn``  + a ``V(s) + A(s, a)`` network head                                    ``dueling=True``
+===============  =====================================================================  ==============================================================
+
+.. /generated: dqn-rungs-rst
 
 The math is in small pure functions (:func:`td_target`, :func:`td_loss`, :func:`dqn_loss`) that
 take tensors and parameters and have no per-sample Python logic, so they can be tested against
@@ -316,6 +320,13 @@ class DQN(Agent):
         self.steps_done = 0  # env steps seen by learn()
         self.episodes_done = 0
         self.updates_done = 0  # gradient steps taken
+
+    @classmethod
+    def default_hyperparameters(cls) -> dict[str, Any]:
+        """Every field of :class:`DQNConfig` at its default (``make_agent`` and ``Variant`` take
+        them as keywords; ``config=`` is for building a DQN directly)."""
+        defaults = DQNConfig()
+        return {f.name: getattr(defaults, f.name) for f in dataclasses.fields(DQNConfig)}
 
     # -- acting -----------------------------------------------------------------------------
 

@@ -5,9 +5,11 @@
 * :mod:`~rlladder.experiments.store`: where the results live (a CSV per run, resumable)
 * :mod:`~rlladder.experiments.stats`: moving averages, bootstrap CIs, IQM, summary tables
 * :mod:`~rlladder.experiments.suites`: ready experiments that reproduce the course's plots
+* :mod:`~rlladder.experiments.show`: an experiment as a complete TOML file (``rlladder show``)
 """
 
 from rlladder.experiments.runner import run_experiment
+from rlladder.experiments.show import experiment_toml
 from rlladder.experiments.spec import Experiment, Variant, load_experiment
 from rlladder.experiments.store import load_results
 from rlladder.experiments.suites import get_suite, list_suites, register_suite
@@ -16,6 +18,7 @@ __all__ = [
     "Experiment",
     "Variant",
     "load_experiment",
+    "experiment_toml",
     "run_experiment",
     "load_results",
     "get_suite",

@@ -160,8 +160,9 @@ def run_experiment(
         store.prepare(exp, overwrite=overwrite)
         done = store.finished(labels, exp.runs)
     per_run = progress and runner.per_run_progress
+    pinned = exp.pinned()  # every hyperparameter explicit: workers build what spec.json records
     tasks = [
-        RunTask(exp, index, label, run, seeds[run], per_run)
+        RunTask(pinned, index, label, run, seeds[run], per_run)
         for run in range(exp.runs)
         for index, label in enumerate(labels)
         if (label, run) not in done

@@ -32,6 +32,9 @@ The same experiment in TOML (``rlladder run my_experiment.toml``)::
     [variants.mine]
     agent = "my_package.agents:MyAgent"   # your own rl.Agent subclass, as "module:Class"
 
+A hyperparameter that must be ``None`` is listed in its table's ``none = ["max_grad_norm"]``
+(TOML has no null). ``rlladder show`` writes such a file with every hyperparameter resolved.
+
 Run ``r`` of every variant gets the same seed (common random numbers): the ``r``-th child of
 ``numpy.random.SeedSequence(seed)``. Comparing variants run by run then compares the algorithms, not
 the luck of their seeds.
@@ -42,20 +45,32 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
-import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from rlladder.errors import ConfigError, UnknownNameError, check_int, did_you_mean
+from rlladder.errors import ConfigError, UnknownNameError, check_int, did_you_mean, unknown_name
+from rlladder.experiments.values import canonical, plain, qualified_name, same
 from rlladder.interface import Agent
 
-__all__ = ["Experiment", "Variant", "run_seeds", "load_experiment", "resolve_target"]
+__all__ = [
+    "Experiment",
+    "Variant",
+    "run_seeds",
+    "load_experiment",
+    "resolve_target",
+    "apply_settings",
+    "SETTABLE_FIELDS",
+    "NONE_KEY",
+]
+
+#: The key of a [variants.LABEL] table that lists the hyperparameters set to None (TOML has no null).
+NONE_KEY = "none"
 
 _EXPERIMENT_KEYS = (
     "name",
@@ -87,28 +102,6 @@ def resolve_target(path: str, what: str) -> Any:
     return value
 
 
-def _qualified_name(obj: Any) -> str:
-    """``module:qualname`` of a class or function, as :func:`resolve_target` reads it back."""
-    return f"{obj.__module__}:{obj.__qualname__}"
-
-
-def _jsonable(value: Any) -> Any:
-    """A JSON-friendly copy of a hyperparameter value (classes by name, other objects by repr)."""
-    if isinstance(value, bool | int | str) or value is None:
-        return value
-    if isinstance(value, float):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_jsonable(v) for v in value]
-    if inspect.isclass(value) or inspect.isfunction(value):
-        return _qualified_name(value)
-    return repr(value)
-
-
 @dataclasses.dataclass(frozen=True, init=False)
 class Variant:
     """One contender: an agent (registry name, :class:`~rlladder.Agent` subclass, ``"module:Class"``
@@ -132,7 +125,7 @@ class Variant:
 
     def agent_name(self) -> str:
         """How the agent is written in the saved spec: its name, or ``module:Class``."""
-        return self.agent if isinstance(self.agent, str) else _qualified_name(self.agent)
+        return self.agent if isinstance(self.agent, str) else qualified_name(self.agent)
 
     def check(self, label: str) -> None:
         """Fail early, in the parent process, on an agent name nobody registered."""
@@ -146,23 +139,86 @@ class Variant:
                     f"variant {label!r}: {err}, or an rl.Agent subclass as 'module:Class'"
                 ) from None
 
+    def _target(self) -> str | type[Agent] | Callable[..., Agent]:
+        """The agent: a registry name, an Agent subclass, or a factory (``module:Name`` imported)."""
+        if isinstance(self.agent, str) and ":" in self.agent:
+            return resolve_target(self.agent, "agent")
+        return self.agent
+
+    @property
+    def is_factory(self) -> bool:
+        """Whether the agent is a factory function: only the keyword arguments it is given are
+        known, not the defaults it fills in itself."""
+        target = self._target()
+        return not isinstance(target, str) and not (
+            inspect.isclass(target) and issubclass(target, Agent)
+        )
+
+    def hyperparameters_for(self, env: gym.Env) -> dict[str, Any]:
+        """Every hyperparameter this variant's agent gets on ``env``, as given (a Schedule stays
+        one): :func:`rlladder.registry.resolve_hyperparameters`, or just the keyword arguments of
+        a factory."""
+        from rlladder.registry import resolve_hyperparameters
+
+        if self.is_factory:
+            return dict(self.hyperparameters)
+        return resolve_hyperparameters(self._target(), env, **self.hyperparameters)
+
+    def resolve(self, env: gym.Env) -> dict[str, Any]:
+        """``{"agent": name, **every hyperparameter}`` on ``env``, in plain TOML/JSON values,
+        without training: what ``spec.json`` records and ``rlladder show`` prints.
+
+        Merged, later winning: the class's defaults, the name's, the preset for ``env``, then
+        this variant's keyword arguments. A factory function gives only its keyword arguments
+        (see :attr:`is_factory`).
+        """
+        from rlladder.registry import canonical_name
+
+        agent = self.agent_name()
+        if isinstance(self.agent, str) and ":" not in self.agent:
+            agent = canonical_name(self.agent)  # an alias records the name it stands for
+        return {"agent": agent, **canonical(self.hyperparameters_for(env))}
+
+    def sources(self, env: gym.Env) -> dict[str, str]:
+        """Where each resolved hyperparameter comes from (see
+        :func:`rlladder.registry.hyperparameter_sources`); ``"given"`` for a factory's."""
+        from rlladder.registry import hyperparameter_sources
+
+        if self.is_factory:
+            return {key: "given" for key in self.hyperparameters}
+        return hyperparameter_sources(self._target(), env, **self.hyperparameters)
+
+    def pinned(self, env: gym.Env) -> Variant:
+        """The same agent on ``env`` with every hyperparameter given explicitly, and the class in
+        place of its registry name: it builds the same agent wherever it is unpickled, whatever
+        that process's registry holds."""
+        if self.is_factory:
+            return self
+        target = self._target()
+        cls = target if not isinstance(target, str) else _agent_class(target)
+        return Variant(cls, **self.hyperparameters_for(env))
+
     def make(self, env: gym.Env, seed: int) -> Agent:
         """Build this variant's agent for ``env``, seeded."""
         from rlladder.registry import make_agent
 
-        agent = self.agent
-        if isinstance(agent, str) and ":" in agent:
-            agent = resolve_target(agent, "agent")
-        if isinstance(agent, str) or (inspect.isclass(agent) and issubclass(agent, Agent)):
+        agent = self._target()
+        if not self.is_factory:
             return make_agent(agent, env, seed=seed, **self.hyperparameters)
         made = agent(env.observation_space, env.action_space, seed=seed, **self.hyperparameters)
         if not isinstance(made, Agent):
             raise TypeError(f"agent factory {agent!r} returned {made!r}, not an rl.Agent")
         return made
 
+    def with_hyperparameter(self, key: str, value: Any) -> Variant:
+        """A copy with ``key`` set to ``value`` (``key="agent"`` swaps the agent)."""
+        if key == "agent":
+            return Variant(value, **self.hyperparameters)
+        return Variant(self.agent, **{**self.hyperparameters, key: value})
+
     def to_dict(self) -> dict[str, Any]:
         """``{"agent": name, **hyperparameters}``, JSON-friendly (the TOML table of this variant)."""
-        return {"agent": self.agent_name(), **_jsonable(self.hyperparameters)}
+        return {"agent": self.agent_name(), **plain(self.hyperparameters)}
 
     def __repr__(self) -> str:
         params = "".join(f", {k}={v!r}" for k, v in self.hyperparameters.items())
@@ -258,7 +314,7 @@ class Experiment:
 
     def env_name(self) -> str:
         """The environment as written in the saved spec: its id, or ``module:function``."""
-        return self.env if isinstance(self.env, str) else _qualified_name(self.env)
+        return self.env if isinstance(self.env, str) else qualified_name(self.env)
 
     def make_env(self) -> gym.Env:
         """A fresh environment for one run."""
@@ -275,18 +331,6 @@ class Experiment:
             raise TypeError(f"env factory {env!r} returned {made!r}, not a gymnasium environment")
         return made
 
-    def reward_threshold(self) -> float | None:
-        """``threshold``, else the environment's registered ``reward_threshold`` (or ``None``)."""
-        if self.threshold is not None:
-            return float(self.threshold)
-        if isinstance(self.env, str) and ":" not in self.env:
-            try:
-                value = gym.spec(self.env).reward_threshold
-            except gym.error.Error:
-                return None
-            return None if value is None else float(value)
-        return None
-
     def run_seeds(self) -> list[int]:
         """The seed of each run: run ``r`` of every variant gets ``run_seeds()[r]``."""
         return run_seeds(self.seed, self.runs)
@@ -296,7 +340,7 @@ class Experiment:
         return {
             "name": self.name,
             "env": self.env_name(),
-            "env_kwargs": _jsonable(self.env_kwargs),
+            "env_kwargs": plain(self.env_kwargs),
             "variants": {label: v.to_dict() for label, v in self.variants.items()},
             "runs": self.runs,
             "episodes": self.episodes,
@@ -306,13 +350,96 @@ class Experiment:
             "threshold": self.threshold,
         }
 
+    def resolve(self) -> dict[str, dict[str, Any]]:
+        """Each variant's ``{"agent": name, **every hyperparameter}``, in plain values, without
+        training (see :meth:`Variant.resolve`): what ``spec.json`` records as ``resolved``."""
+        env = self.make_env()
+        try:
+            return {label: _in_variant(label, v.resolve, env) for label, v in self.variants.items()}
+        finally:
+            env.close()
+
     def identity(self) -> dict[str, Any]:
         """What must match for two experiments to share a results folder: everything but the
-        number of runs (more runs extend a folder) and the name."""
+        number of runs (more runs extend a folder) and the name, with each variant as its
+        resolved hyperparameters (how it was written does not matter, what it runs does)."""
         spec = self.to_dict()
         spec.pop("runs")
         spec.pop("name")
-        return json.loads(json.dumps(spec))
+        spec["variants"] = self.resolve()
+        return spec
+
+    def pinned(self) -> Experiment:
+        """The same experiment with every variant :meth:`Variant.pinned`: each agent's class and
+        all of its hyperparameters given explicitly (what the runner sends to its workers)."""
+        env = self.make_env()
+        try:
+            variants = {
+                label: _in_variant(label, v.pinned, env) for label, v in self.variants.items()
+            }
+        finally:
+            env.close()
+        return dataclasses.replace(self, variants=variants)
+
+    def differences(self, saved: Mapping[str, Any]) -> list[str]:
+        """How this experiment differs from the one a results folder's ``spec.json`` document
+        holds, one phrase per difference (``[]``: the same experiment), for example
+        ``"variant '+ Huber (DQN)': huber_delta 1.0 -> 10.0 (the preset for dqn on CartPole-v1
+        changed)"``. Where a variant's own settings did not change, the phrase says what did.
+        """
+        from rlladder import __version__
+
+        ours = self.identity()
+        theirs = {k: v for k, v in saved["experiment"].items() if k not in ("runs", "name")}
+        theirs["variants"] = saved["resolved"]
+        top = sorted(
+            k
+            for k in set(ours) | set(theirs)
+            if k != "variants" and not same(ours.get(k), theirs.get(k))
+        )
+        changes = [
+            f"{k} {_show(theirs.get(k, _UNSET))} -> {_show(ours.get(k, _UNSET))}" for k in top
+        ]
+        now, then = ours["variants"], theirs["variants"]
+        if list(now) != list(then):
+            changes.append(f"variants {list(then)} -> {list(now)}")
+            return changes
+        version = saved.get("rlladder_version")
+        written = f"; it was written by rlladder {version}" if version != __version__ else ""
+        given_then = saved["experiment"].get("variants", {})
+        env = self.make_env()
+        try:
+            for label, variant in self.variants.items():
+                changed = _changed_keys(then[label], now[label])
+                if not changed:
+                    continue
+                given_now = variant.to_dict()
+                if same(given_now, given_then.get(label)):
+                    cause = self._cause(variant, env, changed) + written
+                else:
+                    own = _changed_keys(given_then.get(label, {}), given_now)
+                    cause = f"the variant's own {', '.join(own)} changed"
+                steps = ", ".join(
+                    f"{k} {_show(then[label].get(k, _UNSET))} -> {_show(now[label].get(k, _UNSET))}"
+                    for k in changed
+                )
+                changes.append(f"variant {label!r}: {steps} ({cause})")
+        finally:
+            env.close()
+        return changes
+
+    def _cause(self, variant: Variant, env: gym.Env, changed: list[str]) -> str:
+        """Why a variant whose own settings did not change resolves differently now."""
+        agent = variant.agent_name()
+        where = self.env_name()
+        if self.env_kwargs:
+            where += f" ({', '.join(f'{k}={v!r}' for k, v in self.env_kwargs.items())})"
+        sources = {k: variant.sources(env).get(k) for k in changed}
+        if all(source == "preset" for source in sources.values()):
+            return f"the preset for {agent} on {where} changed"
+        if variant.is_factory:
+            return f"the factory {agent} changed"
+        return f"the defaults or the preset of {agent} on {where} changed"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "experiment") -> Experiment:
@@ -344,7 +471,21 @@ class Experiment:
                     f'(e.g. agent = "q-learning"), got {table!r}'
                 )
             params = dict(table)
-            variants[label] = Variant(params.pop("agent"), **params)
+            agent = params.pop("agent")
+            # TOML has no null: `none = ["max_grad_norm"]` sets those hyperparameters to None
+            nones = params.pop(NONE_KEY, [])
+            if not isinstance(nones, list) or not all(isinstance(k, str) for k in nones):
+                raise ConfigError(
+                    f"{source}: [variants.{label}] {NONE_KEY} must be a list of hyperparameter "
+                    f'names to set to None, e.g. {NONE_KEY} = ["max_grad_norm"]; got {nones!r}'
+                )
+            both = sorted(set(nones) & set(params))
+            if both:
+                raise ConfigError(
+                    f"{source}: [variants.{label}] sets {both[0]!r} and lists it in "
+                    f"{NONE_KEY} = [...]; keep one"
+                )
+            variants[label] = Variant(agent, **params, **dict.fromkeys(nones))
         fields = {k: v for k, v in data.items() if k != "variants"}
         for key, kinds, text in (
             ("env", str, "a string"),
@@ -373,6 +514,23 @@ class Experiment:
         data.setdefault("name", path.stem)
         return cls.from_dict(data, source=str(path))
 
+    def with_settings(self, settings: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Experiment:
+        """A copy with ``settings`` applied, in order (what ``rlladder run --set`` does).
+
+        ``"KEY"`` sets hyperparameter KEY of every variant whose resolved hyperparameters have
+        it, or, where KEY is one of :data:`SETTABLE_FIELDS`, that field of the experiment.
+        ``"LABEL.KEY"`` sets it in variant LABEL only (split on the last ``.``: labels may hold
+        spaces, ``+`` and brackets; keys never hold a dot). ``"env_kwargs.KEY"`` sets a keyword
+        argument of the environment. ``"LABEL.agent"`` swaps a variant's agent::
+
+            exp.with_settings({"learning_rate": 1e-4, "+ Huber (DQN).huber_delta": 1.0})
+
+        Raises:
+            UnknownNameError: no variant has KEY, or there is no variant LABEL (the message
+                lists the known ones).
+        """
+        return apply_settings({"": self}, settings)[""]
+
     def replace(self, **changes: Any) -> Experiment:
         """A copy with some fields changed; ``episodes=``/``steps=`` switch the budget."""
         if changes.get("episodes") is not None:
@@ -380,6 +538,43 @@ class Experiment:
         if changes.get("steps") is not None:
             changes.setdefault("episodes", None)
         return dataclasses.replace(self, **changes)
+
+
+_UNSET = object()
+
+
+def _show(value: Any) -> str:
+    """A resolved value in a one-line message: as TOML writes it (``None``/unset in words)."""
+    from rlladder.experiments.toml_writer import toml_value
+
+    if value is _UNSET:
+        return "(unset)"
+    if value is None:
+        return "None"
+    try:
+        return toml_value(value)
+    except TypeError:
+        return repr(value)
+
+
+def _changed_keys(then: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """The keys whose values differ (or that only one side has), in ``now``'s order."""
+    keys = list(now) + [k for k in then if k not in now]
+    return [k for k in keys if k not in then or k not in now or not same(then[k], now[k])]
+
+
+def _in_variant(label: str, fn: Callable[[gym.Env], Any], env: gym.Env) -> Any:
+    """``fn(env)``, with the variant's label in front of a configuration error."""
+    try:
+        return fn(env)
+    except (ConfigError, TypeError) as error:
+        raise type(error)(f"variant {label!r}: {error}") from None
+
+
+def _agent_class(name: str) -> type[Agent]:
+    from rlladder.registry import resolve_agent
+
+    return resolve_agent(name)[0]
 
 
 def _toml_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> str:
@@ -403,6 +598,72 @@ def run_seeds(seed: int, runs: int) -> list[int]:
     """
     children = np.random.SeedSequence(seed).spawn(runs)
     return [int(child.generate_state(1)[0]) for child in children]
+
+
+#: The experiment fields that ``--set KEY=VALUE`` (without a variant label) can set, and that
+#: ``rlladder show`` writes at the top of its file: every key of an experiment file but the tables.
+SETTABLE_FIELDS = tuple(k for k in _EXPERIMENT_KEYS if k not in ("variants", "env_kwargs"))
+
+
+def apply_settings(
+    parts: Mapping[str, Experiment], settings: Mapping[str, Any] | Iterable[tuple[str, Any]]
+) -> dict[str, Experiment]:
+    """:meth:`Experiment.with_settings` for the parts of a suite: each setting applies to every
+    part where it fits, and must fit at least one."""
+    items = list(settings.items()) if isinstance(settings, Mapping) else list(settings)
+    parts = dict(parts)
+    for key, value in items:
+        applied = False
+        for name, exp in parts.items():
+            changed = _apply_setting(exp, key, value)
+            if changed is not None:
+                parts[name], applied = changed, True
+        if not applied:
+            raise _no_such_setting(list(parts.values()), key)
+    return parts
+
+
+def _apply_setting(exp: Experiment, key: str, value: Any) -> Experiment | None:
+    """``exp`` with one setting applied, or ``None`` where it does not fit."""
+    label, dot, name = key.rpartition(".")
+    if not dot:
+        if name in SETTABLE_FIELDS:
+            return exp.replace(**{name: value})
+        targets = [lab for lab, params in exp.resolve().items() if name in params]
+    elif label == "env_kwargs" and label not in exp.variants:
+        return exp.replace(env_kwargs={**exp.env_kwargs, name: value})
+    elif label not in exp.variants:
+        return None
+    else:
+        fits = exp.variants[label].is_factory or name in exp.resolve()[label]
+        targets = [label] if fits else []
+    if not targets:
+        return None
+    variants = dict(exp.variants)
+    for target in targets:
+        variants[target] = variants[target].with_hyperparameter(name, value)
+    return dataclasses.replace(exp, variants=variants)
+
+
+def _no_such_setting(parts: list[Experiment], key: str) -> UnknownNameError:
+    label, dot, name = key.rpartition(".")
+    resolved = [exp.resolve() for exp in parts]
+    if not dot:
+        known = sorted({k for each in resolved for params in each.values() for k in params})
+        known += [*SETTABLE_FIELDS, "env_kwargs.KEY", "LABEL.KEY"]
+        return UnknownNameError(
+            f"cannot set {key!r}: it is neither a hyperparameter of any variant nor a field of "
+            f"the experiment{did_you_mean(name, known)}; known keys: {', '.join(known)}"
+        )
+    labels = list(dict.fromkeys(lab for each in resolved for lab in each))
+    if label not in labels:
+        error = unknown_name("variant", label, labels)
+        return UnknownNameError(f"cannot set {key!r}: {error}")
+    params = next(each[label] for each in resolved if label in each)
+    return UnknownNameError(
+        f"cannot set {key!r}: variant {label!r} ({params['agent']}) has no hyperparameter "
+        f"{name!r}{did_you_mean(name, params)}; its keys: {', '.join(params)}"
+    )
 
 
 def load_experiment(path: str | Path) -> Experiment:

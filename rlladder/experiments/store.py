@@ -3,7 +3,8 @@
 ::
 
     results/frozenlake/
-      spec.json                     the experiment (env, variants, hyperparameters, seed), version
+      spec.json                     the experiment as written, each variant's resolved
+                                    hyperparameters, run seeds, and which version wrote each run
       runs/00-q-learning-run0000.csv  one file per finished (variant, run), written atomically
       runs/01-ps-run0000.csv
       ...
@@ -34,6 +35,9 @@ ID_COLUMNS = ["variant", "run", "seed", "episode", "env_step", "reward", "steps"
 _INT_COLUMNS = ("run", "seed", "episode", "env_step", "steps")
 SPEC_FILE = "spec.json"
 RUNS_DIR = "runs"
+_ELSEWHERE = (
+    "use another output folder (--out / out=) or overwrite it (--overwrite / overwrite=True)"
+)
 # pandas 3 parses floats exactly by default (and deprecates the option); older pandas needs it
 _EXACT_FLOATS: dict[str, Any] = (
     {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
@@ -90,6 +94,7 @@ class ResultsStore:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.runs_dir = self.folder / RUNS_DIR
+        self._document: dict[str, Any] | None = None  # the spec, once prepare() has written it
 
     # -- the spec ------------------------------------------------------------------------------
     def read_spec(self) -> dict[str, Any] | None:
@@ -105,32 +110,74 @@ class ResultsStore:
     def prepare(self, experiment: Any, *, overwrite: bool = False) -> None:
         """Make the folder ready for ``experiment``: new, resumable, or (``overwrite``) emptied.
 
+        A folder resumes only if its ``spec.json`` records the same experiment, variant by
+        variant the same resolved hyperparameters (:meth:`~rlladder.Experiment.identity`); the
+        rlladder version may differ (each run records the version that wrote it).
+
         Raises:
-            ConfigError: the folder holds results of a different experiment and not ``overwrite``.
+            ConfigError: the folder holds results of a different experiment, or its
+                ``spec.json`` predates resolved hyperparameters, and not ``overwrite``; the
+                message names what changed.
         """
         from rlladder import __version__
 
         saved = self.read_spec()
         if saved is not None and not overwrite:
-            ours, theirs = experiment.identity(), _identity(saved.get("experiment", {}))
-            if ours != theirs:
-                differing = sorted(
-                    k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k)
-                )
+            if "resolved" not in saved:
                 raise ConfigError(
-                    f"{self.folder} holds results of a different experiment (differs in: "
-                    f"{', '.join(differing)}); use another output folder (--out / out=) or "
-                    "overwrite it (--overwrite / overwrite=True)"
+                    f"{self.folder / SPEC_FILE} records no resolved hyperparameters (it was "
+                    f"written by rlladder {saved.get('rlladder_version', '?')}, from before they "
+                    "were recorded), so a resume cannot check that new runs use the hyperparameters "
+                    f"its runs used; {_ELSEWHERE}"
+                )
+            changes = experiment.differences(saved)
+            if changes:
+                raise ConfigError(
+                    f"{self.folder} holds results of a different experiment: "
+                    f"{'; '.join(changes)}; {_ELSEWHERE}"
                 )
         if overwrite:
             self.clear()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        document = {
+        then = (saved or {}).get("run_versions", {}) if not overwrite else {}
+        labels = experiment.labels
+        versions: dict[str, list[str | None]] = {}
+        for i, label in enumerate(labels):
+            old = list(then.get(label, []))
+            count = max(experiment.runs, len(old))
+            old += [None] * (count - len(old))
+            versions[label] = [
+                old[run] if self.run_path(i, label, run).exists() else None for run in range(count)
+            ]
+        notes = {
+            label: "a factory function: only the keyword arguments it was given are known"
+            for label, variant in experiment.variants.items()
+            if variant.is_factory
+        }
+        self._document = {
             "rlladder_version": __version__,
             "experiment": experiment.to_dict(),
+            "resolved": experiment.resolve(),
+            **({"notes": notes} if notes else {}),
             "run_seeds": experiment.run_seeds(),
+            "run_versions": versions,
         }
-        self._write_text(self.folder / SPEC_FILE, json.dumps(document, indent=2) + "\n")
+        self._write_spec()
+
+    def _write_spec(self) -> None:
+        self._write_text(self.folder / SPEC_FILE, json.dumps(self._document, indent=2) + "\n")
+
+    def versions(self, labels: list[str], runs: int) -> dict[str, int]:
+        """How many of the finished runs of ``labels`` x ``range(runs)`` each rlladder version
+        wrote (``"unknown"``: a run saved before versions were recorded per run)."""
+        recorded = (self.read_spec() or {}).get("run_versions", {})
+        counts: dict[str, int] = {}
+        for label, run in sorted(self.finished(labels, runs)):
+            versions = recorded.get(label, [])
+            version = versions[run] if run < len(versions) else None
+            key = version or "unknown"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def clear(self) -> None:
         """Delete what rlladder wrote here (runs, spec, summaries, figures); nothing else."""
@@ -158,8 +205,15 @@ class ResultsStore:
 
     def write_run(self, index: int, label: str, run: int, frame: pd.DataFrame) -> Path:
         """Save one finished run atomically (temporary file, then ``os.replace``)."""
+        from rlladder import __version__
+
         path = self.run_path(index, label, run)
         self._write_text(path, frame.to_csv(index=False))
+        if self._document is not None:  # which version wrote this run, beside the spec
+            versions = self._document["run_versions"].setdefault(label, [])
+            versions += [None] * (run + 1 - len(versions))
+            versions[run] = __version__
+            self._write_spec()
         return path
 
     def read_runs(self, labels: list[str], runs: int) -> pd.DataFrame:
@@ -187,13 +241,6 @@ class ResultsStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-
-
-def _identity(spec: dict[str, Any]) -> dict[str, Any]:
-    spec = dict(spec)
-    spec.pop("runs", None)
-    spec.pop("name", None)
-    return spec
 
 
 def load_spec(folder: str | Path) -> dict[str, Any]:

@@ -1,0 +1,145 @@
+"""Presets are data in one place (rlladder/presets/*.toml): the registry, the README's tables and
+the DQN docstring's table all come from it."""
+
+from __future__ import annotations
+
+import configparser
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+import rlladder as rl
+from rlladder import presets, registry
+from rlladder.errors import ConfigError, UnknownNameError
+from rlladder.presets import tables
+from rlladder.presets.__main__ import main as presets_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_registry_holds_exactly_the_data():
+    for family in presets.load_families():
+        for agent in family.agents.values():
+            entry = registry._AGENTS[agent.name]
+            assert (entry.defaults, entry.description) == (agent.defaults, agent.description)
+            assert entry.cls() is registry.AgentEntry(agent.target).cls()
+            for alias in agent.aliases:
+                assert registry.canonical_name(alias) == agent.name
+        for preset in family.presets:
+            for name in preset.agents:
+                registered = [
+                    p
+                    for p in registry._PRESETS
+                    if p.agent == name and p.env_id == preset.env_id and p.match == preset.match
+                ]
+                assert len(registered) == 1
+                assert registered[0].hyperparameters == preset.for_agent(family.agents[name])
+
+
+def test_every_preset_key_is_a_hyperparameter_of_its_agent():
+    for family in presets.load_families():
+        for preset in family.presets:
+            env = gym.make(preset.env_id, **preset.match)
+            for name in preset.agents:
+                resolved = registry.resolve_hyperparameters(name, env)  # checks the keys
+                for key, value in preset.for_agent(family.agents[name]).items():
+                    assert resolved[key] == value
+                assert isinstance(rl.make_agent(name, env, seed=0), rl.Agent)
+
+
+def test_a_rung_keeps_its_own_switches_over_the_shared_preset():
+    cart = gym.make("CartPole-v1")
+    assert "learning_starts" not in rl.preset_for("dqn-vanilla", cart)
+    assert rl.preset_for("dqn", cart)["learning_starts"] == 1000
+    assert rl.preset_for("dqn", cart)["hidden_sizes"] == [128, 128]
+
+
+def test_the_readme_and_the_docstring_tables_are_generated_from_the_data():
+    stale = tables.update(ROOT, write=False)
+    assert stale == [], (
+        f"{[str(p.relative_to(ROOT)) for p in stale]} differ from rlladder/presets/*.toml: "
+        "run `python -m rlladder.presets --write`"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for block in ("tabular-presets", "dqn-rungs", "dqn-presets"):
+        assert tables.render(block) in readme
+    assert tables.render("dqn-rungs-rst") in rl.deep.dqn.__doc__
+    assert presets_main(["--check"]) == 0
+
+
+def test_retuning_is_an_edit_of_one_file_and_a_regeneration(tmp_path, monkeypatch):
+    """Change huber_delta in a copy of dqn.toml: the tables of a copied README follow."""
+    (tmp_path / "rlladder").mkdir()
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    text = (resources.files("rlladder.presets") / "dqn.toml").read_text(encoding="utf-8")
+    assert "huber_delta = 10.0\n" in text
+    edited = presets._parse(
+        "dqn", tomllib.loads(text.replace("huber_delta = 10.0\n", "huber_delta = 3.0\n"))
+    )
+    real = presets.load_family
+    monkeypatch.setattr(tables, "load_family", lambda name: edited if name == "dqn" else real(name))
+    assert tables.update(tmp_path, write=False) == [readme]
+    assert presets_main(["--check", "--root", str(tmp_path)]) == 1
+    assert presets_main(["--write", "--root", str(tmp_path)]) == 0
+    new = readme.read_text(encoding="utf-8")
+    assert "| `huber_delta` | `3.0` |" in new and "| `huber_delta` | `10.0` |" not in new
+    assert tables.update(tmp_path, write=False) == []
+    assert "| `q-learning` |" in new  # the other tables are still there
+
+
+def test_a_block_nobody_knows_is_an_error(tmp_path):
+    (tmp_path / "rlladder").mkdir()
+    (tmp_path / "README.md").write_text(
+        "a\n<!-- generated: dqn-rung -->\nold\n<!-- /generated: dqn-rung -->\n", encoding="utf-8"
+    )
+    with pytest.raises(UnknownNameError, match="unknown generated table 'dqn-rung'.*dqn-rungs"):
+        tables.update(tmp_path, write=False)
+    with pytest.raises(ConfigError, match="needs a source checkout"):
+        tables.update(tmp_path / "rlladder", write=False)
+
+
+def test_values_are_written_as_python_would():
+    assert tables.format_switches({"replay": False, "target": "none"}) == (
+        '`replay=False, target="none"`'
+    )
+    eta = {"kind": "linear", "start": 0.5, "end": 0.01, "duration": 2000, "unit": "episode"}
+    assert tables.format_switches({"eta": eta, "gamma": 0.99}) == (
+        "`eta` linear 0.5 → 0.01 over 2,000 episodes, `gamma=0.99`"
+    )
+    decay = {"kind": "exponential", "start": 1.0, "end": 0.01, "decay": 0.995, "unit": "episode"}
+    assert tables.format_switches({"epsilon": decay}) == (
+        "`epsilon` exponential 1.0 → 0.01, ×0.995 per episode"
+    )
+    assert tables.format_value([128, 128]) == "(128, 128)"
+    assert tables.format_value(100_000) == "100_000"
+
+
+def test_bad_data_is_named_with_its_file_and_key():
+    with pytest.raises(ConfigError, match=r"dqn.toml \[agents.x\]: unknown key 'defualts'"):
+        presets._parse("dqn", {"agents": {"x": {"class": "a:B", "defualts": {}}}})
+    with pytest.raises(ConfigError, match="agent 'dqm' is not one of this file's"):
+        presets._parse(
+            "dqn",
+            {
+                "agents": {"dqn": {"class": "a:B"}},
+                "presets": [{"agent": "dqm", "env": "E", "hyperparameters": {}}],
+            },
+        )
+
+
+def test_the_data_ships_as_package_data():
+    names = {p.name for p in resources.files("rlladder.presets").iterdir()}
+    assert {f"{family}.toml" for family in presets.FAMILIES} <= names
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    assert "*.toml" in config["options.package_data"]["rlladder.presets"]
+
+
+def test_register_preset_stays_for_users(monkeypatch):
+    monkeypatch.setattr(registry, "_PRESETS", list(registry._PRESETS))
+    rl.register_preset("ps", "FrozenLake-v1", {"eta": 0.5}, match={"map_name": "8x8"})
+    assert rl.preset_for("ps", gym.make("FrozenLake-v1", map_name="8x8"))["eta"] == 0.5
