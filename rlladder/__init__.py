@@ -55,10 +55,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Variant": ("rlladder.experiments.spec", "Variant"),
     "run_experiment": ("rlladder.experiments.runner", "run_experiment"),
     "load_results": ("rlladder.experiments.store", "load_results"),
+    "load_evaluations": ("rlladder.experiments.store", "load_evaluations"),
     "list_suites": ("rlladder.experiments.suites", "list_suites"),
     "get_suite": ("rlladder.experiments.suites", "get_suite"),
     "experiments": ("rlladder.experiments", None),
-    "stats": ("rlladder.experiments.stats", None),
+    # statistics over runs (used by experiments and plots alike)
+    "stats": ("rlladder.stats", None),
     # plots and lecture tools (matplotlib)
     "plots": ("rlladder.plots", None),
     "record": ("rlladder.recording", "record"),

@@ -8,6 +8,7 @@
     rlladder run my_experiment.toml --backend ray  # your own experiment
     rlladder run cartpole-ablation --set learning_rate=1e-4 --set '+ Huber (DQN).huber_delta=1.0'
     rlladder show cartpole-ablation > mine.toml    # the experiment, every hyperparameter resolved
+    rlladder run frozenlake --eval-every 50 --eval-episodes 10   # greedy evaluation too
     rlladder plot results/frozenlake               # redraw from saved results, no training
 
 ``python -m rlladder ...`` does the same.
@@ -16,10 +17,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
 import tomllib
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +119,22 @@ def _add_experiment_options(parser: argparse.ArgumentParser) -> None:
         "(max_episode_steps=200); VALUE is TOML, e.g. "
         "'epsilon={kind=\"linear\", start=1.0, end=0.01, duration=5000}'; repeatable",
     )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        metavar="N",
+        help="evaluate greedily every N env steps (steps budget) or episodes (episodes budget), "
+        "and at the end; needs --eval-episodes unless the experiment evaluates already",
+    )
+    parser.add_argument(
+        "--eval-episodes",
+        type=int,
+        metavar="N",
+        help="greedy episodes per evaluation (0: no evaluation); alone: evaluate at the end only",
+    )
+    parser.add_argument(
+        "--no-eval", action="store_true", help="no greedy evaluation, whatever the experiment says"
+    )
 
 
 def _add_plot_options(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``rlladder`` command with ``argv`` (default: the process's arguments)."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with _warnings_as_lines():
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("\nrlladder: interrupted", file=sys.stderr)
         return 130
@@ -146,6 +167,25 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"rlladder: error: {error}", file=sys.stderr)
         return 2
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Print rlladder's warnings about results files as one line each, ``rlladder: warning: ...``."""
+    from rlladder.experiments.store import DamagedRunWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DamagedRunWarning)
+        show = warnings.showwarning
+
+        def line(message: Any, category: type[Warning], *rest: Any, **kwargs: Any) -> None:
+            if issubclass(category, DamagedRunWarning):
+                print(f"rlladder: warning: {message}", file=sys.stderr, flush=True)
+            else:
+                show(message, category, *rest, **kwargs)
+
+        warnings.showwarning = line
+        yield
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,6 +290,23 @@ def _overridden(exp: Any, args: argparse.Namespace) -> Any:
         value = getattr(args, key)
         if value is not None:
             changes[key] = value
+    if args.no_eval or args.eval_episodes == 0:
+        if args.eval_every is not None:
+            raise ConfigError(
+                "--eval-every asks for evaluation and --no-eval / --eval-episodes 0 turns it off; "
+                "give one of them"
+            )
+        changes.update(eval_episodes=None, eval_every=None)
+    else:
+        if args.eval_episodes is not None:
+            changes["eval_episodes"] = args.eval_episodes
+        if args.eval_every is not None:
+            if not (args.eval_episodes or exp.eval_episodes):
+                raise ConfigError(
+                    f"--eval-every {args.eval_every} needs --eval-episodes N, the greedy episodes "
+                    "each evaluation plays (e.g. --eval-episodes 10)"
+                )
+            changes["eval_every"] = args.eval_every
     return exp.replace(**changes) if changes else exp
 
 
@@ -338,11 +395,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         budget = f"{exp.episodes} episodes" if exp.episodes is not None else f"{exp.steps:,} steps"
         print(
             f"{exp.name or name}: {len(exp.variants)} variants x {exp.runs} runs x {budget} "
-            f"({args.backend} backend) -> {folder}",
+            f"({args.backend} backend) -> {folder}{_evaluation_text(exp)}",
             flush=True,
         )
         try:
-            results = run_experiment(
+            results, evaluations = run_experiment(
                 exp,
                 backend=args.backend,
                 workers=args.workers,
@@ -350,9 +407,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 out=folder,
                 overwrite=args.overwrite,
                 progress=not args.quiet,
+                return_evaluations=True,
             )
         except KeyboardInterrupt:
-            kept = len(ResultsStore(folder).finished(exp.labels, exp.runs))
+            kept = len(ResultsStore(folder).finished(exp.to_dict()))
             total = len(exp.labels) * exp.runs
             print(
                 f"\nrlladder: interrupted; {kept} of {total} runs are saved in {folder}. "
@@ -360,12 +418,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 130
-        _report(exp.to_dict(), results, folder, args, plot=not args.no_plot)
+        _report(exp.to_dict(), results, evaluations, folder, args, plot=not args.no_plot)
     return 0
 
 
+def _evaluation_text(exp: Any) -> str:
+    """``\n  greedy evaluation: 10 episodes every 50 episodes and at the end`` (or nothing)."""
+    if not exp.eval_episodes:
+        return ""
+    budget, unit = (exp.steps, "env steps") if exp.steps is not None else (exp.episodes, "episodes")
+    when = "at the end"
+    if exp.eval_every is not None and exp.eval_every < budget:
+        when = f"every {exp.eval_every:,} {unit} and {when}"
+    played = f"{exp.eval_episodes} episode{'s' if exp.eval_episodes > 1 else ''}"
+    return f"\n  greedy evaluation: {played} {when}"
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from rlladder.experiments.store import SPEC_FILE, load_results, load_spec
+    from rlladder.errors import ConfigError
+    from rlladder.experiments.store import SPEC_FILE, ResultsStore, load_spec
 
     folder: Path = args.folder
     folders = [folder]
@@ -374,7 +445,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         folders = parts or folders  # a suite of several parts, or a plain error below
     for each in folders:
         spec = load_spec(each)
-        _report(spec, load_results(each), each, args, plot=True)
+        results, evaluations = ResultsStore(each).read(spec)
+        if results.empty:
+            raise ConfigError(
+                f"{each} holds no finished run yet; run the experiment (it resumes into the folder)"
+            )
+        _report(spec, results, evaluations, each, args, plot=True)
     return 0
 
 
@@ -394,16 +470,23 @@ def _threshold(spec: dict[str, Any]) -> float | None:
 
 
 def _report(
-    spec: dict[str, Any], results: Any, folder: Path, args: argparse.Namespace, *, plot: bool
+    spec: dict[str, Any],
+    results: Any,
+    evaluations: Any,
+    folder: Path,
+    args: argparse.Namespace,
+    *,
+    plot: bool,
 ) -> None:
-    """Print and save the summary table; save the learning curves as PNG and SVG."""
-    from rlladder.experiments import stats
+    """Print and save the summary table (with the final greedy score, if the runs evaluated);
+    save the learning curves (and the greedy panel) as PNG and SVG."""
+    from rlladder import stats
 
     shortest = int(results.groupby(["variant", "run"]).size().min())
     window = args.window if args.window is not None else min(DEFAULT_WINDOW, shortest)
     threshold = args.threshold if args.threshold is not None else _threshold(spec)
     x = args.x or ("env_step" if spec.get("steps") is not None else "episode")
-    table = stats.summary(results, threshold=threshold, window=window)
+    table = stats.summary(results, threshold=threshold, window=window, evaluations=evaluations)
     table.to_csv(folder / "summary.csv")
     (folder / "summary.md").write_text(stats.to_markdown(table), encoding="utf-8")
     title = spec.get("name") or folder.name
@@ -423,7 +506,12 @@ def _report(
         from rlladder.plots.curves import learning_curves
 
         fig = learning_curves(
-            results, window=window, x=x, title=_title(spec, title), threshold=threshold
+            results,
+            window=window,
+            x=x,
+            title=_title(spec, title),
+            threshold=threshold,
+            evaluations=evaluations,
         )
         for suffix in ("png", "svg"):
             fig.savefig(folder / f"learning_curves.{suffix}")
@@ -452,7 +540,7 @@ def _versions_note(spec: dict[str, Any], folder: Path) -> str | None:
     """``note: ...`` when the folder's runs were written by more than one rlladder version."""
     from rlladder.experiments.store import ResultsStore
 
-    counts = ResultsStore(folder).versions(list(spec["variants"]), int(spec["runs"]))
+    counts = ResultsStore(folder).versions(spec)
     if len(counts) < 2:
         return None
     each = " and ".join(f"{version} ({n} runs)" for version, n in sorted(counts.items()))

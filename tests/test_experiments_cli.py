@@ -57,7 +57,9 @@ def test_run_a_suite_with_overrides_then_plot_without_training(tmp_path, capsys)
     assert "2 variants x 2 runs x 15 episodes (serial backend)" in text
     spec = json.loads((out / "spec.json").read_text())["experiment"]
     assert (spec["runs"], spec["episodes"], spec["seed"]) == (2, 15, 3)
-    assert len(list((out / "runs").glob("*.csv"))) == 4
+    # a CSV per run, and (the suite evaluates greedily) an .eval.csv beside each
+    assert len(list((out / "runs").glob("*-run????.csv"))) == 4
+    assert len(list((out / "runs").glob("*-run????.eval.csv"))) == 4
     assert "| Q-learning | 2 |" in (out / "summary.md").read_text()
     expected = rl.run_experiment(
         rl.get_suite("frozenlake").replace(runs=2, episodes=15, seed=3),

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 import rlladder as rl
-from rlladder.plots.live import LivePlot, trailing_mean
+from rlladder.plots.live import LivePlot
+from rlladder.stats import moving_average
 
 
 class FakeClock:
@@ -27,12 +28,6 @@ def feed(live, clock, n, dt, *, start=0):
     for i in range(start, start + n):
         clock.now += dt
         live({"episode": i, "env_step": 10 * (i + 1), "reward": float(i), "steps": 10}, None)
-
-
-def test_trailing_mean_averages_the_last_window_values():
-    np.testing.assert_allclose(trailing_mean(np.array([1, 3, 5, 7.0]), 2), [1, 2, 4, 6])
-    np.testing.assert_allclose(trailing_mean(np.array([2.0, 4.0]), 10), [2, 3])
-    assert trailing_mean(np.array([]), 3).size == 0
 
 
 def test_refreshes_by_wall_clock_interval(tmp_path):
@@ -82,7 +77,9 @@ def test_draws_the_moving_average_into_the_png_and_the_figure(tmp_path):
     ax_reward, ax_steps = live.figure.axes
     raw, smooth = ax_reward.lines
     np.testing.assert_array_equal(raw.get_xdata(), history["episode"])
-    np.testing.assert_allclose(smooth.get_ydata(), trailing_mean(history["reward"].to_numpy(), 2))
+    np.testing.assert_allclose(
+        smooth.get_ydata(), moving_average(history["reward"].to_numpy(), 2, partial=True)
+    )
     np.testing.assert_allclose(ax_steps.lines[0].get_ydata(), history["steps"])
     assert "30 episodes" in live.figure.get_suptitle()
 

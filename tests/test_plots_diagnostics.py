@@ -16,7 +16,6 @@ from rlladder.cli import main
 from rlladder.errors import ConfigError
 from rlladder.experiments import suites
 from rlladder.experiments.suites import get_suite, register_suite, suite_figure
-from rlladder.plots.diagnostics import nan_moving_average
 
 
 def synthetic_results(runs: int = 3, episodes: int = 60) -> pd.DataFrame:
@@ -50,12 +49,6 @@ def synthetic_results(runs: int = 3, episodes: int = 60) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def test_nan_moving_average_skips_missing_values():
-    values = [np.nan, np.nan, 1.0, 3.0, np.nan, 5.0]
-    out = nan_moving_average(values, 2)
-    np.testing.assert_allclose(out, [np.nan, np.nan, 1.0, 2.0, 3.0, 5.0])
 
 
 def test_one_panel_per_column_one_line_per_variant():

@@ -2,8 +2,11 @@
 
 * :mod:`~rlladder.experiments.spec`: what to run (:class:`Experiment`, :class:`Variant`, TOML)
 * :mod:`~rlladder.experiments.runner` and :mod:`~rlladder.experiments.backends`: how
+* :mod:`~rlladder.experiments.evaluation`: greedy evaluation during runs (when, on what env)
 * :mod:`~rlladder.experiments.store`: where the results live (a CSV per run, resumable)
-* :mod:`~rlladder.experiments.stats`: moving averages, bootstrap CIs, IQM, summary tables
+
+The statistics that turn results into tables and curves live in :mod:`rlladder.stats`, which
+both this package and :mod:`rlladder.plots` use.
 * :mod:`~rlladder.experiments.suites`: ready experiments that reproduce the course's plots
 * :mod:`~rlladder.experiments.show`: an experiment as a complete TOML file (``rlladder show``)
 """
@@ -11,7 +14,7 @@
 from rlladder.experiments.runner import run_experiment
 from rlladder.experiments.show import experiment_toml
 from rlladder.experiments.spec import Experiment, Variant, load_experiment
-from rlladder.experiments.store import load_results
+from rlladder.experiments.store import load_evaluations, load_results
 from rlladder.experiments.suites import get_suite, list_suites, register_suite
 
 __all__ = [
@@ -21,6 +24,7 @@ __all__ = [
     "experiment_toml",
     "run_experiment",
     "load_results",
+    "load_evaluations",
     "get_suite",
     "list_suites",
     "register_suite",

@@ -5,8 +5,10 @@
     results = rl.run_experiment(exp, backend="process", out="results/mine")
 
 Each (variant, run) pair is one independent task: make the environment, make the agent, train,
-return the history. Run ``r`` of every variant uses the same seed, so the whole DataFrame is a
-function of the experiment alone: the same on every backend and worker count.
+return the history (and, if the experiment evaluates, the greedy evaluations made during
+training: :mod:`~rlladder.experiments.evaluation`). Run ``r`` of every variant uses the same seed,
+so the whole DataFrame is a function of the experiment alone: the same on every backend and
+worker count.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
@@ -21,11 +24,21 @@ from tqdm.auto import tqdm
 
 from rlladder.errors import ConfigError
 from rlladder.experiments.backends import Backend, make_backend
+from rlladder.experiments.evaluation import Evaluator, eval_seed
 from rlladder.experiments.spec import Experiment
-from rlladder.experiments.store import ResultsStore, tidy
+from rlladder.experiments.store import ResultsStore, tidy, tidy_evaluations
+from rlladder.interface import Agent
 from rlladder.loop import train
 
-__all__ = ["run_experiment", "run_one", "RunTask", "agent_and_env_seeds"]
+__all__ = [
+    "run_experiment",
+    "run_one",
+    "RunTask",
+    "RunResult",
+    "agent_and_env_seeds",
+    "eval_seed",
+    "make_evaluator",
+]
 
 
 @dataclass(frozen=True)
@@ -43,11 +56,40 @@ class RunTask:
 def agent_and_env_seeds(run_seed: int) -> tuple[int, int]:
     """Two independent seeds from a run's seed: one for the agent, one for the environment.
 
-    (Seeding both with the same number would give them the *same* random stream: numpy's
+    They are the first two 32-bit words of ``numpy.random.SeedSequence(run_seed)``; the third,
+    :func:`eval_seed`, seeds the run's evaluation environment. (Seeding the agent and the
+    environment with the same number would give them the *same* random stream: numpy's
     ``default_rng(s)`` and gymnasium's ``np_random(s)`` are the same generator.)
     """
     agent_seed, env_seed = np.random.SeedSequence(run_seed).generate_state(2)
     return int(agent_seed), int(env_seed)
+
+
+class RunResult(NamedTuple):
+    """What one run produces: its training ``history`` (a row per episode) and its greedy
+    ``evaluations`` (a row per greedy episode; ``None`` when the experiment does not evaluate),
+    both with ``variant, run, seed`` columns first."""
+
+    history: pd.DataFrame
+    evaluations: pd.DataFrame | None
+
+
+def make_evaluator(exp: Experiment, agent: Agent, run_seed: int) -> Evaluator | None:
+    """The training callback that evaluates ``agent`` for run seed ``run_seed`` as ``exp``
+    asks (every ``eval_every``, and at the end), or ``None`` if ``exp`` does not evaluate."""
+    if not exp.eval_episodes:
+        return None
+    steps = exp.steps is not None
+    return Evaluator(
+        agent,
+        exp.make_env,
+        run_seed,
+        episodes=exp.eval_episodes,
+        budget=exp.steps if steps else exp.episodes,  # type: ignore[arg-type]
+        unit="steps" if steps else "episodes",
+        every=exp.eval_every,
+        max_episode_steps=exp.max_episode_steps,
+    )
 
 
 class _OneTorchThread:
@@ -64,13 +106,15 @@ class _OneTorchThread:
             self.torch.set_num_threads(self.saved)
 
 
-def run_one(task: RunTask) -> pd.DataFrame:
-    """Train one seeded agent on one fresh environment; its history with variant/run/seed columns."""
+def run_one(task: RunTask) -> RunResult:
+    """Train one seeded agent on one fresh environment, evaluating it greedily if the experiment
+    asks; its history and evaluations, with variant/run/seed columns."""
     exp = task.experiment
     agent_seed, env_seed = agent_and_env_seeds(task.seed)
     env = exp.make_env()
     try:
         agent = exp.variants[task.label].make(env, seed=agent_seed)
+        evaluator = make_evaluator(exp, agent, task.seed)
         with _OneTorchThread():
             history = train(
                 agent,
@@ -80,13 +124,17 @@ def run_one(task: RunTask) -> pd.DataFrame:
                 seed=env_seed,
                 max_episode_steps=exp.max_episode_steps,
                 progress=task.progress,
+                callbacks=[] if evaluator is None else [evaluator],
             )
     finally:
         env.close()
-    history.insert(0, "variant", task.label)
-    history.insert(1, "run", task.run)
-    history.insert(2, "seed", task.seed)
-    return history
+    evaluations = None if evaluator is None else evaluator.frame()
+    for frame in (history, evaluations):
+        if frame is not None:
+            frame.insert(0, "variant", task.label)
+            frame.insert(1, "run", task.run)
+            frame.insert(2, "seed", task.seed)
+    return RunResult(history, evaluations)
 
 
 def _preflight(exp: Experiment) -> None:
@@ -120,6 +168,34 @@ def _as_experiment(experiment: Experiment | str | Path) -> Experiment:
     raise TypeError(f"run_experiment() needs an rl.Experiment, got {experiment!r}")
 
 
+@overload
+def run_experiment(
+    experiment: Experiment | str | Path,
+    *,
+    backend: str | Backend = ...,
+    workers: int | None = ...,
+    address: str | None = ...,
+    out: str | Path | None = ...,
+    overwrite: bool = ...,
+    progress: bool = ...,
+    return_evaluations: Literal[False] = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def run_experiment(
+    experiment: Experiment | str | Path,
+    *,
+    backend: str | Backend = ...,
+    workers: int | None = ...,
+    address: str | None = ...,
+    out: str | Path | None = ...,
+    overwrite: bool = ...,
+    progress: bool = ...,
+    return_evaluations: Literal[True],
+) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
 def run_experiment(
     experiment: Experiment | str | Path,
     *,
@@ -129,7 +205,8 @@ def run_experiment(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
-) -> pd.DataFrame:
+    return_evaluations: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run every run of every variant and return one tidy DataFrame, a row per episode.
 
     Args:
@@ -138,13 +215,20 @@ def run_experiment(
         workers: processes / Ray CPUs (default: all cores of this machine).
         address: the ray backend's cluster address (default: start a local cluster).
         out: results folder; each run is saved there as it finishes, and re-running the same
-            experiment into it runs only what is missing. ``None``: keep results in memory only.
+            experiment into it runs only what is not finished (a damaged run file is moved aside
+            to ``NAME.damaged`` and its run is run again). ``None``: keep results in memory only.
         overwrite: empty ``out`` first, even if it holds a different experiment.
         progress: a progress bar over runs (and one per run with the serial backend).
+        return_evaluations: also return the greedy evaluations (see the experiment's
+            ``eval_episodes``), as ``(results, evaluations)``. For a results folder on disk,
+            :func:`rl.load_evaluations` reads them.
 
     Returns:
         Columns ``variant, run, seed, episode, env_step, reward, steps`` and the agents'
-        diagnostics, sorted by variant (in the experiment's order), run and episode.
+        diagnostics, sorted by variant (in the experiment's order), run and episode. With
+        ``return_evaluations=True``, ``(results, evaluations)``: evaluations have a row per
+        greedy episode, columns ``variant, run, seed, eval, env_step, episode, eval_episode,
+        reward, steps`` (empty when the experiment does not evaluate).
 
     Raises:
         ConfigError: bad experiment, or ``out`` holds a different experiment.
@@ -153,12 +237,12 @@ def run_experiment(
     exp = _as_experiment(experiment)
     runner = make_backend(backend, workers=workers, address=address)
     _preflight(exp)
-    labels, seeds = exp.labels, exp.run_seeds()
+    labels, seeds, spec = exp.labels, exp.run_seeds(), exp.to_dict()
     store = ResultsStore(out) if out is not None else None
     done: set[tuple[str, int]] = set()
     if store is not None:
         store.prepare(exp, overwrite=overwrite)
-        done = store.finished(labels, exp.runs)
+        done = store.finished(spec, set_aside=True)
     per_run = progress and runner.per_run_progress
     pinned = exp.pinned()  # every hyperparameter explicit: workers build what spec.json records
     tasks = [
@@ -167,7 +251,8 @@ def run_experiment(
         for index, label in enumerate(labels)
         if (label, run) not in done
     ]
-    frames: list[pd.DataFrame] = []
+    histories: list[pd.DataFrame] = []
+    evaluations: list[pd.DataFrame] = []
     bar = tqdm(
         total=len(labels) * exp.runs,
         initial=len(done),
@@ -177,14 +262,21 @@ def run_experiment(
         dynamic_ncols=True,
     )
     try:
-        for task, frame in runner.map(run_one, tasks):
+        for task, result in runner.map(run_one, tasks):
             if store is not None:
-                store.write_run(task.index, task.label, task.run, frame)
+                store.write_run(task.index, task.label, task.run, *result)
             else:
-                frames.append(frame)
+                histories.append(result.history)
+                if result.evaluations is not None:
+                    evaluations.append(result.evaluations)
             bar.update(1)
     finally:
         bar.close()
     if store is not None:
-        return store.read_runs(labels, exp.runs)
-    return tidy(pd.concat(frames, ignore_index=True), labels)
+        results, evaluated = store.read(spec, evaluations=return_evaluations)
+    else:
+        results = tidy(pd.concat(histories, ignore_index=True), labels)
+        evaluated = tidy_evaluations(
+            pd.concat(evaluations, ignore_index=True) if evaluations else pd.DataFrame(), labels
+        )
+    return (results, evaluated) if return_evaluations else results

@@ -17,6 +17,8 @@ The same experiment in TOML (``rlladder run my_experiment.toml``)::
     episodes = 500          # or: steps = 50_000
     seed = 0
     max_episode_steps = 99
+    eval_every = 50         # greedy evaluation every 50 episodes (env steps for a steps budget)
+    eval_episodes = 10      # ... of 10 episodes each, and once more at the end
 
     [env_kwargs]
     is_slippery = false
@@ -83,6 +85,8 @@ _EXPERIMENT_KEYS = (
     "seed",
     "max_episode_steps",
     "threshold",
+    "eval_every",
+    "eval_episodes",
 )
 
 
@@ -241,6 +245,14 @@ class Experiment:
         max_episode_steps: cut episodes after this many steps (as *truncated*).
         threshold: the reward a moving average must reach to count as "solved" in the summary
             (default: the environment's ``reward_threshold``, if it has one).
+        eval_every: evaluate greedily every this many env steps (for a ``steps=`` budget) or
+            episodes (for an ``episodes=`` budget), at the end of the training episode that
+            reaches the point; ``None`` (the default): only once, at the end of training.
+            Needs ``eval_episodes``.
+        eval_episodes: greedy episodes each evaluation plays (:func:`rl.evaluate` on a separate
+            environment seeded from the run's seed; the agent is left unchanged), at every
+            ``eval_every`` and at the end of training; ``None`` or 0 (the default): no
+            evaluation (stored as ``None``). See :mod:`rlladder.experiments.evaluation`.
         name: a short name, used for the default results folder.
     """
 
@@ -253,6 +265,8 @@ class Experiment:
     seed: int = 0
     max_episode_steps: int | None = None
     threshold: float | None = None
+    eval_every: int | None = None
+    eval_episodes: int | None = None
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -303,8 +317,25 @@ class Experiment:
             isinstance(self.threshold, bool) or not isinstance(self.threshold, int | float)
         ):
             raise ConfigError(f"{owner}: threshold must be a number, got {self.threshold!r}")
+        self._check_evaluation(owner)
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
             raise ConfigError(f"{owner}: name must be a non-empty string, got {self.name!r}")
+
+    def _check_evaluation(self, owner: str) -> None:
+        if self.eval_episodes is not None:
+            episodes = check_int("eval_episodes", self.eval_episodes, 0, owner=owner)
+            # 0 and None both mean: no evaluation
+            object.__setattr__(self, "eval_episodes", episodes or None)
+        if self.eval_every is not None:
+            every = check_int("eval_every", self.eval_every, 1, owner=owner)
+            object.__setattr__(self, "eval_every", every)
+            if self.eval_episodes is None:
+                unit = "env steps" if self.steps is not None else "episodes"
+                raise ConfigError(
+                    f"{owner}: eval_every={self.eval_every} ({unit}) needs eval_episodes, the "
+                    f"greedy episodes each evaluation plays, e.g. eval_episodes=10; or leave "
+                    "eval_every out for no evaluation"
+                )
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -348,6 +379,8 @@ class Experiment:
             "seed": self.seed,
             "max_episode_steps": self.max_episode_steps,
             "threshold": self.threshold,
+            "eval_every": self.eval_every,
+            "eval_episodes": self.eval_episodes,
         }
 
     def resolve(self) -> dict[str, dict[str, Any]]:
@@ -532,11 +565,21 @@ class Experiment:
         return apply_settings({"": self}, settings)[""]
 
     def replace(self, **changes: Any) -> Experiment:
-        """A copy with some fields changed; ``episodes=``/``steps=`` switch the budget."""
+        """A copy with some fields changed; ``episodes=``/``steps=`` switch the budget.
+
+        Switching the budget's kind (episodes to steps, or back) also drops ``eval_every``,
+        whose unit would change with it, unless ``changes`` give it again; the final evaluation
+        stays.
+        """
         if changes.get("episodes") is not None:
             changes.setdefault("steps", None)
         if changes.get("steps") is not None:
             changes.setdefault("episodes", None)
+        switched = (changes.get("steps") is not None and self.steps is None) or (
+            changes.get("episodes") is not None and self.episodes is None
+        )
+        if switched:
+            changes.setdefault("eval_every", None)
         return dataclasses.replace(self, **changes)
 
 

@@ -6,42 +6,92 @@
       spec.json                     the experiment as written, each variant's resolved
                                     hyperparameters, run seeds, and which version wrote each run
       runs/00-q-learning-run0000.csv  one file per finished (variant, run), written atomically
+      runs/00-q-learning-run0000.eval.csv  its greedy evaluations (if the experiment asks for them)
       runs/01-ps-run0000.csv
       ...
       summary.csv, summary.md       written by the CLI
       learning_curves.png/.svg      written by the CLI
 
 Every run's CSV is written to a temporary file and moved into place with ``os.replace``, so a
-folder never holds half a run, however the experiment was stopped. Running the same experiment
-into the same folder again resumes it; a folder holding a *different* experiment is refused.
+folder never holds half a run, however the experiment was stopped. A run's evaluations are
+written the same way, just before its training CSV: a run is finished when its CSV is there and
+whole, and, if the experiment evaluates, its ``.eval.csv`` too. Running the same experiment into
+the same folder again resumes it (runs only what is not finished); a folder holding a *different*
+experiment is refused.
+
+A file can still be damaged after it was written: cut short by a full disk or a copy, or edited
+by hand. Every file is checked when it is read (it parses, has the columns and types rlladder
+writes, episodes ``0..n-1``, ``env_step`` the running sum of ``steps``, the rows the budget
+implies, evaluations where the schedule puts them). A damaged file is never used as data:
+:func:`load_results` leaves it out and warns (:class:`DamagedRunWarning`) naming it, and a resume
+moves it aside to ``NAME.damaged`` and runs that run again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
 import re
 import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 import pandas as pd
 
 from rlladder.errors import ConfigError
+from rlladder.experiments.evaluation import EVAL_COLUMNS, evaluation_moments
+from rlladder.experiments.spec import run_seeds
 
-__all__ = ["ResultsStore", "load_results", "load_spec", "tidy", "ID_COLUMNS"]
+__all__ = [
+    "ResultsStore",
+    "RunExpectations",
+    "DamagedRunWarning",
+    "load_results",
+    "load_evaluations",
+    "load_spec",
+    "tidy",
+    "tidy_evaluations",
+    "run_damage",
+    "evaluation_damage",
+    "ID_COLUMNS",
+    "EVAL_COLUMNS",
+]
 
 ID_COLUMNS = ["variant", "run", "seed", "episode", "env_step", "reward", "steps"]
 _INT_COLUMNS = ("run", "seed", "episode", "env_step", "steps")
+_EVAL_INT_COLUMNS = ("run", "seed", "eval", "env_step", "episode", "eval_episode", "steps")
 SPEC_FILE = "spec.json"
 RUNS_DIR = "runs"
 _ELSEWHERE = (
     "use another output folder (--out / out=) or overwrite it (--overwrite / overwrite=True)"
 )
+EVAL_SUFFIX = ".eval.csv"
+DAMAGED_SUFFIX = ".damaged"
+
+
+class DamagedRunWarning(UserWarning):
+    """A file of a results folder is damaged (or missing) and was left out of what was read."""
+
+
 # pandas 3 parses floats exactly by default (and deprecates the option); older pandas needs it
 _EXACT_FLOATS: dict[str, Any] = (
     {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
 )
+# How a file rlladder wrote is read back: labels as text, even "01" or "NA"; only an empty cell
+# is missing (``to_csv`` writes NaN so), so "nan" typed into a number column is garbled text.
+_READ_CSV: dict[str, Any] = {
+    **_EXACT_FLOATS,
+    "dtype": {"variant": "str"},
+    "keep_default_na": False,
+    "na_values": [""],
+}
 
 
 def _current_umask() -> int:
@@ -61,6 +111,11 @@ def _slug(label: str) -> str:
 def run_file_name(index: int, label: str, run: int) -> str:
     """``NN-label-runRRRR.csv``: variant ``index`` (its position in the spec) and run number."""
     return f"{index:02d}-{_slug(label)}-run{run:04d}.csv"
+
+
+def eval_file_name(index: int, label: str, run: int) -> str:
+    """``NN-label-runRRRR.eval.csv``: the greedy evaluations of that run."""
+    return run_file_name(index, label, run).removesuffix(".csv") + EVAL_SUFFIX
 
 
 def tidy(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
@@ -86,6 +141,219 @@ def tidy(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     key = frame["variant"].map(order)
     frame = frame.assign(_order=key).sort_values(["_order", "run", "episode"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def tidy_evaluations(frame: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """The canonical form of an evaluations frame: columns :data:`EVAL_COLUMNS`, rows sorted by
+    variant (in spec order), run, evaluation and episode, whole numbers as int64."""
+    if frame.empty:
+        empty = pd.DataFrame({c: pd.Series(dtype="int64") for c in EVAL_COLUMNS})
+        return empty.astype({"variant": "str", "reward": "float64"})
+    order = {label: i for i, label in enumerate(labels)}
+    frame = frame[EVAL_COLUMNS].astype({c: "int64" for c in _EVAL_INT_COLUMNS})
+    frame = frame.astype({"variant": "str", "reward": "float64"})
+    frame = frame.assign(_order=frame["variant"].map(order))
+    frame = frame.sort_values(["_order", "run", "eval", "eval_episode"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# What a finished run's files must hold
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunExpectations:
+    """What the files of a finished run must hold, read off an experiment's spec (its
+    ``to_dict()``, which ``spec.json`` stores).
+
+    ``episode_limit`` is the most steps an episode can last (``max_episode_steps``, and the time
+    limit a gymnasium id is registered with), or ``None`` when it is not known.
+    """
+
+    labels: list[str]
+    runs: int
+    seeds: list[int]
+    episodes: int | None
+    steps: int | None
+    episode_limit: int | None
+    eval_episodes: int | None
+    eval_every: int | None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> RunExpectations:
+        runs = int(spec["runs"])
+        return cls(
+            labels=list(spec["variants"]),
+            runs=runs,
+            seeds=run_seeds(int(spec["seed"]), runs),
+            episodes=spec.get("episodes"),
+            steps=spec.get("steps"),
+            episode_limit=_episode_limit(spec),
+            eval_episodes=spec.get("eval_episodes") or None,
+            eval_every=spec.get("eval_every"),
+        )
+
+
+def _episode_limit(spec: Mapping[str, Any]) -> int | None:
+    """The most steps one episode of this experiment can last, if that is known."""
+    limits = []
+    if isinstance(spec.get("max_episode_steps"), int):
+        limits.append(spec["max_episode_steps"])
+    env, kwargs = spec.get("env"), spec.get("env_kwargs") or {}
+    if isinstance(env, str) and ":" not in env:
+        registered = kwargs.get("max_episode_steps")
+        if "max_episode_steps" not in kwargs:
+            try:
+                registered = gym.spec(env).max_episode_steps
+            except gym.error.Error:
+                registered = None
+        if isinstance(registered, int) and not isinstance(registered, bool) and registered > 0:
+            limits.append(registered)
+    return min(limits) if limits else None
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame | None, str | None]:
+    """``(frame, None)``, or ``(None, why it is not a whole CSV file)``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None, "not a text file"
+    if not text.strip():
+        return None, "empty"
+    if not text.endswith("\n"):
+        return None, "cut short: its last line is incomplete"
+    try:
+        return pd.read_csv(io.StringIO(text), **_READ_CSV), None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        return None, f"not a readable CSV: {reason}"
+
+
+def _column_problems(frame: pd.DataFrame, columns: list[str], ints: tuple[str, ...]) -> str | None:
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        return f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+    if frame.empty:
+        return None
+    for column in frame.columns:
+        values = frame[column]
+        if column == "variant":
+            continue
+        if column in ints:
+            if not pd.api.types.is_integer_dtype(values):
+                return f"column {column} holds {_not_whole(values)}, not whole numbers"
+        elif pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            return f"column {column} holds {_first_text(values)}, not numbers"
+    return None
+
+
+def _not_whole(values: pd.Series) -> str:
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers.isna().any():
+        bad = values[numbers.isna()]
+        return "an empty cell" if bad.isna().any() else f"{str(bad.iloc[0])!r}"
+    return f"{float(numbers[numbers != numbers.round()].iloc[0])!r}"
+
+
+def _first_text(values: pd.Series) -> str:
+    bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+    return repr(str(bad.iloc[0])) if len(bad) else "text"
+
+
+def _identity_problems(frame: pd.DataFrame, label: str, run: int, seed: int) -> str | None:
+    if frame.empty:
+        return None
+    if not (frame["variant"].astype("str") == label).all():
+        other = frame.loc[frame["variant"].astype("str") != label, "variant"].iloc[0]
+        return f"variant {other!r} where the file name says {label!r}"
+    if not (frame["run"] == run).all():
+        return f"run {frame.loc[frame['run'] != run, 'run'].iloc[0]} in the file of run {run}"
+    if not (frame["seed"] == seed).all():
+        return f"seed {frame.loc[frame['seed'] != seed, 'seed'].iloc[0]}, not the run's {seed}"
+    return None
+
+
+def run_damage(frame: pd.DataFrame, expect: RunExpectations, label: str, run: int) -> str | None:
+    """Why ``frame``, read from run ``run`` of variant ``label``'s CSV, is not a finished run of
+    the experiment (``None``: it is one)."""
+    problem = _column_problems(frame, ID_COLUMNS, _INT_COLUMNS) or _identity_problems(
+        frame, label, run, expect.seeds[run]
+    )
+    if problem:
+        return problem
+    n = len(frame)
+    episode = frame["episode"].to_numpy()
+    if not np.array_equal(episode, np.arange(n)):
+        first = int(np.flatnonzero(episode != np.arange(n))[0])
+        return f"row {first} is episode {episode[first]}, not {first} (episodes must be 0..{n - 1})"
+    steps, env_step = frame["steps"].to_numpy(), frame["env_step"].to_numpy()
+    if n and steps.min() < 1:
+        return f"episode {int(np.argmin(steps))} lasted {steps.min()} steps"
+    running = np.cumsum(steps)
+    if not np.array_equal(env_step, running):
+        first = int(np.flatnonzero(env_step != running)[0])
+        return (
+            f"env_step {env_step[first]} at episode {first} is not the running sum of steps "
+            f"({running[first]})"
+        )
+    if expect.episodes is not None and n != expect.episodes:
+        return f"{n} episodes, where the budget is {expect.episodes}"
+    if expect.steps is not None:
+        last = int(env_step[-1]) if n else 0
+        if last > expect.steps:
+            return f"it ends at env step {last}, beyond the budget of {expect.steps}"
+        limit = expect.episode_limit
+        if limit is not None and expect.steps - last >= limit:
+            return (
+                f"it ends at env step {last}, more than one episode (at most {limit} steps) "
+                f"short of the budget of {expect.steps}"
+            )
+    return None
+
+
+def evaluation_damage(
+    frame: pd.DataFrame,
+    history: pd.DataFrame,
+    expect: RunExpectations,
+    label: str,
+    run: int,
+) -> str | None:
+    """Why ``frame``, read from a run's ``.eval.csv``, is not the evaluations of the finished run
+    whose training ``history`` is given (``None``: it is). The evaluations must sit where the
+    schedule (:func:`~rlladder.experiments.evaluation.evaluation_moments`) puts them."""
+    problem = _column_problems(frame, EVAL_COLUMNS, _EVAL_INT_COLUMNS) or _identity_problems(
+        frame, label, run, expect.seeds[run]
+    )
+    if problem:
+        return problem
+    n = int(expect.eval_episodes or 0)
+    if expect.steps is not None:
+        budget, counters = expect.steps, history["env_step"].to_numpy()
+        final_step = expect.steps
+    else:
+        budget, counters = int(expect.episodes or 0), history["episode"].to_numpy() + 1
+        final_step = int(history["env_step"].iloc[-1]) if len(history) else 0
+    moments = evaluation_moments(counters, budget, expect.eval_every)
+    where = [(int(history["env_step"].iloc[i]), i + 1) for i in moments]
+    where.append((final_step, len(history)))
+    if len(frame) != n * len(where):
+        return (
+            f"{len(frame)} rows, where {len(where)} evaluation{'s' if len(where) > 1 else ''} of "
+            f"{n} episodes make {n * len(where)}"
+        )
+    expected = {
+        "eval": np.repeat(np.arange(len(where)), n),
+        "eval_episode": np.tile(np.arange(n), len(where)),
+        "env_step": np.repeat([w[0] for w in where], n),
+        "episode": np.repeat([w[1] for w in where], n),
+    }
+    for column, values in expected.items():
+        found = frame[column].to_numpy()
+        if not np.array_equal(found, values):
+            row = int(np.flatnonzero(found != values)[0])
+            return f"row {row} has {column} {found[row]}, where the schedule says {values[row]}"
+    return None
 
 
 class ResultsStore:
@@ -167,12 +435,12 @@ class ResultsStore:
     def _write_spec(self) -> None:
         self._write_text(self.folder / SPEC_FILE, json.dumps(self._document, indent=2) + "\n")
 
-    def versions(self, labels: list[str], runs: int) -> dict[str, int]:
-        """How many of the finished runs of ``labels`` x ``range(runs)`` each rlladder version
-        wrote (``"unknown"``: a run saved before versions were recorded per run)."""
+    def versions(self, spec: Mapping[str, Any]) -> dict[str, int]:
+        """How many of the finished runs of ``spec`` (an experiment's ``to_dict()``) each
+        rlladder version wrote (``"unknown"``: a run saved before versions were recorded)."""
         recorded = (self.read_spec() or {}).get("run_versions", {})
         counts: dict[str, int] = {}
-        for label, run in sorted(self.finished(labels, runs)):
+        for label, run in sorted(self.finished(spec)):
             versions = recorded.get(label, [])
             version = versions[run] if run < len(versions) else None
             key = version or "unknown"
@@ -180,10 +448,11 @@ class ResultsStore:
         return counts
 
     def clear(self) -> None:
-        """Delete what rlladder wrote here (runs, spec, summaries, figures); nothing else."""
+        """Delete what rlladder wrote here (runs, evaluations, damaged files set aside, spec,
+        summaries, figures); nothing else."""
         if self.runs_dir.exists():
             for path in self.runs_dir.iterdir():
-                if path.suffix in (".csv", ".tmp"):
+                if path.suffix in (".csv", ".tmp") or DAMAGED_SUFFIX in path.name:
                     path.unlink()
         for name in (SPEC_FILE, "summary.csv", "summary.md"):
             (self.folder / name).unlink(missing_ok=True)
@@ -192,21 +461,78 @@ class ResultsStore:
 
     # -- the runs ------------------------------------------------------------------------------
     def run_path(self, index: int, label: str, run: int) -> Path:
+        """The training CSV of run ``run`` of the ``index``-th variant, ``label``."""
         return self.runs_dir / run_file_name(index, label, run)
 
-    def finished(self, labels: list[str], runs: int) -> set[tuple[str, int]]:
-        """The ``(variant, run)`` pairs of ``labels`` x ``range(runs)`` already saved here."""
-        return {
-            (label, run)
-            for i, label in enumerate(labels)
-            for run in range(runs)
-            if self.run_path(i, label, run).exists()
-        }
+    def eval_path(self, index: int, label: str, run: int) -> Path:
+        """The evaluations CSV of that run (``.eval.csv`` beside its training CSV)."""
+        return self.runs_dir / eval_file_name(index, label, run)
 
-    def write_run(self, index: int, label: str, run: int, frame: pd.DataFrame) -> Path:
-        """Save one finished run atomically (temporary file, then ``os.replace``)."""
+    def _scan(self, spec: Mapping[str, Any], *, evaluations: bool = True) -> list[_SavedRun]:
+        """Read and check every saved file of ``spec``'s runs."""
+        expect = RunExpectations.from_spec(spec)
+        scanned = []
+        for index, label in enumerate(expect.labels):
+            for run in range(expect.runs):
+                path = self.run_path(index, label, run)
+                if not path.exists():
+                    continue
+                saved = _SavedRun(index, label, run)
+                history, problem = _read_csv(path)
+                if history is not None:
+                    problem = run_damage(history, expect, label, run)
+                if problem is not None:
+                    saved.damaged.append((path, problem))
+                    scanned.append(saved)
+                    continue
+                saved.history = history
+                if evaluations and expect.eval_episodes:
+                    eval_path = self.eval_path(index, label, run)
+                    if not eval_path.exists():
+                        saved.missing = eval_path
+                    else:
+                        evals, problem = _read_csv(eval_path)
+                        if evals is not None:
+                            problem = evaluation_damage(evals, history, expect, label, run)
+                        if problem is not None:
+                            saved.damaged.append((eval_path, problem))
+                        else:
+                            saved.evaluations = evals
+                scanned.append(saved)
+        return scanned
+
+    def finished(self, spec: Mapping[str, Any], *, set_aside: bool = False) -> set[tuple[str, int]]:
+        """The ``(variant, run)`` pairs of ``spec`` (an experiment's ``to_dict()``) finished here:
+        a whole training CSV, and whole evaluations if the experiment evaluates.
+
+        ``set_aside=True`` (what a resume does) moves each damaged file to ``NAME.damaged``, with
+        a :class:`DamagedRunWarning`, so that the run is run again without losing the file.
+        """
+        evaluates = bool(spec.get("eval_episodes"))
+        done = set()
+        for saved in self._scan(spec):
+            if saved.history is not None and (saved.evaluations is not None or not evaluates):
+                done.add((saved.label, saved.run))
+            if set_aside:
+                for path, problem in saved.damaged:
+                    moved = _set_aside(path)
+                    _warn(f"{path} is damaged ({problem}); moved to {moved.name}, running it again")
+        return done
+
+    def write_run(
+        self,
+        index: int,
+        label: str,
+        run: int,
+        frame: pd.DataFrame,
+        evaluations: pd.DataFrame | None = None,
+    ) -> Path:
+        """Save one finished run atomically (temporary file, then ``os.replace``): its
+        ``evaluations`` first, if given, then its training CSV, whose presence marks the run done."""
         from rlladder import __version__
 
+        if evaluations is not None:
+            self._write_text(self.eval_path(index, label, run), evaluations.to_csv(index=False))
         path = self.run_path(index, label, run)
         self._write_text(path, frame.to_csv(index=False))
         if self._document is not None:  # which version wrote this run, beside the spec
@@ -216,16 +542,39 @@ class ResultsStore:
             self._write_spec()
         return path
 
-    def read_runs(self, labels: list[str], runs: int) -> pd.DataFrame:
-        """Every saved run of ``labels`` x ``range(runs)``, tidy."""
-        frames = [
-            pd.read_csv(self.run_path(i, label, run), **_EXACT_FLOATS)
-            for i, label in enumerate(labels)
-            for run in range(runs)
-            if self.run_path(i, label, run).exists()
-        ]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        return tidy(frame, labels)
+    def read(
+        self, spec: Mapping[str, Any], *, evaluations: bool = True
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(results, evaluations)``: every whole run of ``spec`` saved here, both tidy.
+
+        A damaged training CSV leaves its run out of both; a damaged or missing ``.eval.csv``
+        leaves the run out of the evaluations only. Each is named in a :class:`DamagedRunWarning`.
+        """
+        labels = list(spec["variants"])
+        histories, evals = [], []
+        for saved in self._scan(spec, evaluations=evaluations):
+            for path, problem in saved.damaged:
+                what = "left out" if saved.history is None else "its evaluations are left out"
+                _warn(
+                    f"{path} is damaged ({problem}); {what}, re-run the experiment into this "
+                    "folder to redo it"
+                )
+            if saved.missing is not None:
+                _warn(
+                    f"{saved.missing} is missing; the evaluations of that run are left out, "
+                    "re-run the experiment into this folder to redo it"
+                )
+            if saved.history is not None:
+                histories.append(saved.history)
+            if saved.evaluations is not None:
+                evals.append(saved.evaluations)
+        results = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
+        evaluated = pd.concat(evals, ignore_index=True) if evals else pd.DataFrame()
+        return tidy(results, labels), tidy_evaluations(evaluated, labels)
+
+    def read_runs(self, spec: Mapping[str, Any]) -> pd.DataFrame:
+        """Every whole run of ``spec`` saved here, tidy (see :meth:`read`)."""
+        return self.read(spec, evaluations=False)[0]
 
     @staticmethod
     def _write_text(path: Path, text: str) -> None:
@@ -241,6 +590,34 @@ class ResultsStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+@dataclass
+class _SavedRun:
+    """What :meth:`ResultsStore._scan` found of one run: its frames if whole, else the problems."""
+
+    index: int
+    label: str
+    run: int
+    history: pd.DataFrame | None = None
+    evaluations: pd.DataFrame | None = None
+    damaged: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
+    missing: Path | None = None
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename a damaged file to ``NAME.damaged`` (``NAME.damaged.1``, ... if that is taken)."""
+    target = path.with_name(path.name + DAMAGED_SUFFIX)
+    number = 0
+    while target.exists():
+        number += 1
+        target = path.with_name(f"{path.name}{DAMAGED_SUFFIX}.{number}")
+    os.replace(path, target)
+    return target
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, DamagedRunWarning, stacklevel=3)
 
 
 def load_spec(folder: str | Path) -> dict[str, Any]:
@@ -260,14 +637,30 @@ def load_spec(folder: str | Path) -> dict[str, Any]:
 def load_results(folder: str | Path) -> pd.DataFrame:
     """The tidy DataFrame of a results folder: a row per episode of every finished run.
 
+    A damaged run file (cut short, garbled, missing columns, not the run its name says) is left
+    out, with a :class:`DamagedRunWarning` naming it; it is never averaged in.
+
     Raises:
         ConfigError: the folder does not exist, has no ``spec.json``, or no finished run.
     """
     spec = load_spec(folder)
-    labels = list(spec["variants"])
-    frame = ResultsStore(folder).read_runs(labels, int(spec["runs"]))
+    frame = ResultsStore(folder).read_runs(spec)
     if frame.empty:
         raise ConfigError(
             f"{folder} holds no finished run yet; run the experiment (it resumes into the folder)"
         )
     return frame
+
+
+def load_evaluations(folder: str | Path) -> pd.DataFrame:
+    """The greedy evaluations of a results folder: a row per greedy episode of every finished
+    run, columns :data:`EVAL_COLUMNS` (see :mod:`rlladder.experiments.evaluation`).
+
+    Empty (with those columns) when the experiment did not evaluate. A run whose training CSV or
+    ``.eval.csv`` is damaged or missing is left out, with a :class:`DamagedRunWarning`.
+
+    Raises:
+        ConfigError: the folder does not exist or has no ``spec.json``.
+    """
+    spec = load_spec(folder)
+    return ResultsStore(folder).read(spec)[1]

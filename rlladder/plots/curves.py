@@ -6,8 +6,12 @@
     fig = rl.plots.learning_curves(results, window=20)
     fig.savefig("frozenlake.png")
 
+    results, evals = rl.run_experiment(exp, return_evaluations=True)  # exp has eval_episodes
+    fig = rl.plots.learning_curves(results, evaluations=evals)        # + a greedy-return panel
+
 Each line is the moving average (over ``window`` episodes) of the mean across runs; the band is a
-bootstrap confidence interval of that mean over runs. Made for a projector: large type, thick
+bootstrap confidence interval of that mean over runs. The greedy panel shows each evaluation's
+mean return (no exploration), averaged over runs, with its band. Made for a projector: large type, thick
 lines, and the Okabe-Ito palette, which stays distinguishable with colour-blindness.
 """
 
@@ -19,7 +23,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from rlladder.experiments import stats
+from rlladder import stats
 
 __all__ = ["learning_curves", "PALETTE", "PROJECTOR_STYLE"]
 
@@ -70,6 +74,7 @@ def learning_curves(
     confidence: float = 0.95,
     title: str | None = None,
     threshold: float | None = None,
+    evaluations: pd.DataFrame | None = None,
 ) -> Figure:
     """Plot each variant's learning curves, one panel per metric (reward and steps by default).
 
@@ -82,6 +87,10 @@ def learning_curves(
         confidence: the level of the bootstrap band, e.g. 0.95.
         title: a title over both panels.
         threshold: draw a dashed line at this reward (e.g. the env's "solved" level).
+        evaluations: greedy evaluations (:func:`rl.load_evaluations`, or
+            ``rl.run_experiment(..., return_evaluations=True)``): if given and not empty, a last
+            panel plots the greedy return against ``x``, one marker per evaluation, the mean over
+            runs with its band (:func:`rl.stats.evaluation_curves`).
 
     Returns:
         The matplotlib Figure (save it with ``fig.savefig(...)``; in a notebook it shows itself).
@@ -91,11 +100,15 @@ def learning_curves(
     per_metric = {
         m: stats.curves(results, m, window=window, x=x, confidence=confidence) for m in metrics
     }
+    greedy = None
+    if evaluations is not None and not getattr(evaluations, "empty", False):
+        greedy = stats.evaluation_curves(evaluations, x=x, confidence=confidence)
+    panels = len(metrics) + (greedy is not None)
     with plt.rc_context(PROJECTOR_STYLE):
         fig, axes = plt.subplots(
-            1, len(metrics), figsize=(7.5 * len(metrics), 5.5), squeeze=False, layout="constrained"
+            1, panels, figsize=(7.5 * panels, 5.5), squeeze=False, layout="constrained"
         )
-        for ax, metric in zip(axes[0], metrics, strict=True):
+        for ax, metric in zip(axes[0][: len(metrics)], metrics, strict=True):
             for i, (label, curve) in enumerate(per_metric[metric].items()):
                 colour = PALETTE[i % len(PALETTE)]
                 ax.plot(curve[x], curve["mean"], color=colour, label=label)
@@ -109,10 +122,57 @@ def learning_curves(
             ax.set_xlabel(_LABELS.get(x, x))
             ax.set_ylabel(_LABELS.get(metric, metric))
             ax.set_title(f"{metric}: moving average over {window} episodes")
+        if greedy is not None:
+            _greedy_panel(axes[0][-1], greedy, evaluations, x, threshold)  # type: ignore[arg-type]
         axes[0][0].legend(title=legend_title(results, confidence), frameon=False, loc="best")
         if title:
             fig.suptitle(title, fontsize=PROJECTOR_STYLE["axes.titlesize"] + 2)
     return fig
+
+
+def _greedy_panel(
+    ax: plt.Axes,
+    greedy: dict[str, pd.DataFrame],
+    evaluations: pd.DataFrame,
+    x: str,
+    threshold: float | None,
+) -> None:
+    """The greedy return per evaluation, mean over runs with its band. Evaluated only at the end,
+    each variant is one point with its interval, side by side; else a line with a marker per
+    evaluation."""
+    played = int(evaluations.groupby(["variant", "run", "eval"]).size().max())
+    episodes = f"{played} episode{'s' if played > 1 else ''}"
+    final_only = all(len(curve) == 1 for curve in greedy.values())
+    for i, curve in enumerate(greedy.values()):
+        colour = PALETTE[i % len(PALETTE)]
+        if final_only:
+            mean = float(curve["mean"].iloc[0])
+            low, high = float(curve["low"].iloc[0]), float(curve["high"].iloc[0])
+            ax.errorbar(
+                [i],
+                [mean],
+                yerr=[[mean - low], [high - mean]],
+                color=colour,
+                marker="o",
+                markersize=11,
+                capsize=8,
+                lw=3,
+            )
+        else:
+            ax.plot(curve[x], curve["mean"], color=colour, marker="o", markersize=6)
+            ax.fill_between(curve[x], curve["low"], curve["high"], color=colour, alpha=0.2, lw=0)
+    if threshold is not None:
+        ax.axhline(threshold, color="0.4", ls="--", lw=1.5)
+    ax.set_ylabel("greedy return")
+    if final_only:
+        where = next(iter(greedy.values()))[x].iloc[0]
+        ax.set_xticks(range(len(greedy)), list(greedy), rotation=20, ha="right")
+        ax.set_xlim(-0.5, len(greedy) - 0.5)
+        unit = "episodes" if x == "episode" else "env steps"
+        ax.set_title(f"greedy after {where:,.0f} {unit}: {episodes} per run")
+    else:
+        ax.set_xlabel(_LABELS.get(x, x))
+        ax.set_title(f"greedy return: {episodes} per evaluation")
 
 
 def legend_title(results: pd.DataFrame, confidence: float) -> str:

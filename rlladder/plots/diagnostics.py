@@ -19,7 +19,8 @@ the TD loss growing when the agent's play leaves the states the network was fitt
 Each line is one variant: the moving average (over ``window`` episodes) of each run, put on a
 common grid of environment steps, then the mean across runs with a bootstrap confidence band.
 Episodes in which the agent reported no diagnostic (before its first update) are skipped, not
-counted as zero.
+counted as zero (:func:`rlladder.stats.moving_average` with ``partial=True``: the first points
+average the episodes there are).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rlladder import stats
 from rlladder.errors import ConfigError, check_int
-from rlladder.experiments import stats
 from rlladder.plots.curves import PALETTE, PROJECTOR_STYLE, legend_title
 
-__all__ = ["diagnostics_curves", "nan_moving_average", "DIAGNOSTICS", "DEFAULT_COLUMNS"]
+__all__ = ["diagnostics_curves", "DIAGNOSTICS", "DEFAULT_COLUMNS"]
 
 #: The columns plotted by default: the return and the per-episode averages DQN reports.
 DEFAULT_COLUMNS = ("reward", "q_mean", "action_gap", "loss", "epsilon")
@@ -53,31 +54,13 @@ DIAGNOSTICS = {
 _X_LABELS = {"env_step": "environment steps", "episode": "episode"}
 
 
-def nan_moving_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean of the last ``window`` values, skipping NaN.
-
-    ``out[i] = mean of the finite values among values[max(0, i - window + 1) : i + 1]``, and NaN
-    where that window holds no finite value (e.g. episodes before the first gradient update).
-    """
-    window = check_int("window", window, 1)
-    x = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(x)
-    sums = np.concatenate(([0.0], np.cumsum(np.where(finite, x, 0.0))))
-    counts = np.concatenate(([0], np.cumsum(finite)))
-    hi = np.arange(1, x.size + 1)
-    lo = np.maximum(0, hi - window)
-    n = counts[hi] - counts[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (sums[hi] - sums[lo]) / np.maximum(n, 1), np.nan)
-
-
 def _variant_curve(
     frame: pd.DataFrame, column: str, window: int, x: str, points: int, confidence: float
 ) -> pd.DataFrame:
     """One variant's curve of ``column``: smoothed per run, on a common x grid, mean and band."""
     runs = []
     for _, run in frame.groupby("run", sort=True):
-        smooth = nan_moving_average(run[column].to_numpy(np.float64), window)
+        smooth = stats.moving_average(run[column].to_numpy(np.float64), window, partial=True)
         xs = run[x].to_numpy(np.float64)
         keep = np.isfinite(smooth)
         if keep.any():

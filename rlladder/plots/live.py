@@ -34,25 +34,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from rlladder.errors import ConfigError, check_int, check_range, unknown_name
+from rlladder.stats import moving_average
 
-__all__ = ["LivePlot", "trailing_mean"]
+__all__ = ["LivePlot"]
 
 MODES = ("auto", "notebook", "window", "file")
 _NON_INTERACTIVE = {"agg", "pdf", "pgf", "ps", "svg", "cairo", "template"}
-
-
-def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of the last ``window`` values at every index (fewer at the start, where fewer exist).
-
-    ``out[i] = mean(values[max(0, i - window + 1) : i + 1])``
-    """
-    x = np.asarray(values, dtype=np.float64)
-    if x.size == 0:
-        return x
-    csum = np.concatenate(([0.0], np.cumsum(x)))
-    hi = np.arange(1, x.size + 1)
-    lo = np.maximum(0, hi - window)
-    return (csum[hi] - csum[lo]) / (hi - lo)
 
 
 def _in_notebook() -> bool:
@@ -78,7 +65,9 @@ class LivePlot:
     Args:
         columns: which columns of the per-episode record to plot, one panel each; any diagnostic
             the agent reports works too, e.g. ``("reward", "steps", "q_mean")``.
-        window: episodes in the moving average (the faint line underneath is the raw value).
+        window: episodes in the moving average (the faint line underneath is the raw value); the
+            first episodes average the fewer there are, and missing values (NaN, e.g. a loss
+            before the first update) are skipped (:func:`rlladder.stats.moving_average`).
         interval: seconds of wall-clock time between refreshes (``None``: no time trigger).
         every: also refresh every this many episodes (``None``: no episode trigger).
         max_overhead: postpone a due refresh while the time spent drawing would exceed this
@@ -250,7 +239,7 @@ class LivePlot:
         for (ax, raw, smooth), column in zip(self._lines, self.columns, strict=True):
             y = np.asarray(self.data[column])
             raw.set_data(x, y)
-            smooth.set_data(x, trailing_mean(y, self.window))
+            smooth.set_data(x, moving_average(y, self.window, partial=True))
             ax.relim()
             ax.autoscale_view()
         self.figure.suptitle(f"{self.title} - {len(self.episodes)} episodes")

@@ -3,14 +3,20 @@
 One run of an RL agent is noisy; an experiment has many. The functions here turn a results
 DataFrame (a row per episode) into what a plot or a table shows:
 
-* :func:`moving_average`: the mean of the last ``window`` episodes of a run;
+* :func:`moving_average`: the mean of the last ``window`` episodes of a run, the one trailing
+  mean every curve, table and live plot of rlladder uses (missing values are skipped);
 * :func:`bootstrap_ci`: the mean across runs with a percentile bootstrap confidence interval;
 * :func:`iqm`: the interquartile mean, the mean of the middle half of the runs (robust to a few
   outlier runs, yet less noisy than the median);
 * :func:`first_crossing`: the first episode / env step at which a run's moving average reaches a
   reward threshold ("steps to solve");
+* :func:`final_greedy` and :func:`evaluation_curves`: the greedy evaluations of an experiment
+  (:func:`rl.load_evaluations`) per run, and as a curve over training;
 * :func:`summary`: one row per variant with all of the above, and :func:`to_markdown` /
   :func:`format_table` to show it.
+
+This module sits below both :mod:`rlladder.experiments` (which makes results) and
+:mod:`rlladder.plots` (which draws them); it imports neither.
 """
 
 from __future__ import annotations
@@ -30,13 +36,13 @@ __all__ = [
     "first_crossing",
     "crossings",
     "curves",
+    "final_greedy",
+    "evaluation_curves",
     "summary",
     "to_markdown",
     "format_table",
     "check_window",
 ]
-
-METRICS = ("reward", "steps")
 
 
 def check_window(window: int, episodes: int) -> int:
@@ -50,20 +56,42 @@ def check_window(window: int, episodes: int) -> int:
     return window
 
 
-def moving_average(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean of the last ``window`` values: ``out[i] = mean(values[i-window+1 : i+1])``.
+def moving_average(
+    values: Sequence[float] | np.ndarray, window: int, *, partial: bool = False
+) -> np.ndarray:
+    """Trailing mean of the last ``window`` values, skipping missing ones.
 
-    The first ``window - 1`` entries are NaN (fewer than ``window`` values to average), so
-    ``out[i]`` stays aligned with episode ``i``. A 2-D array is averaged along its last axis
-    (one row per run).
+    ``out[i]`` is the mean of the finite values among ``values[i - window + 1 : i + 1]``, so it
+    stays aligned with episode ``i``. Non-finite values (NaN, e.g. a diagnostic in the episodes
+    before an agent's first update, and +-inf) count as missing; a window holding no finite value
+    gives NaN. A 2-D array is averaged along its last axis (one row per run).
+
+    Args:
+        values: the values, oldest first.
+        window: how many values each mean looks back over (at least 1).
+        partial: ``False`` (the default, for curves and tables): only full windows count, so the
+            first ``window - 1`` entries are NaN and ``window`` may not exceed the number of
+            values. ``True`` (for a plot that grows while training runs): the first entries
+            average the fewer values there are, and any ``window`` is fine.
     """
     x = np.asarray(values, dtype=np.float64)
-    window = check_window(window, x.shape[-1])
-    cumulative = np.cumsum(x, axis=-1)
-    out = np.full_like(x, np.nan)
-    out[..., window - 1] = cumulative[..., window - 1]
-    out[..., window:] = cumulative[..., window:] - cumulative[..., :-window]
-    out[..., window - 1 :] /= window
+    if partial:
+        window = check_int("window", window, 1)
+    else:
+        window = check_window(window, x.shape[-1])
+    if x.shape[-1] == 0:
+        return x.copy()
+    finite = np.isfinite(x)
+    zeros = np.zeros((*x.shape[:-1], 1))
+    sums = np.concatenate((zeros, np.cumsum(np.where(finite, x, 0.0), axis=-1)), axis=-1)
+    counts = np.concatenate((zeros, np.cumsum(finite, axis=-1, dtype=np.float64)), axis=-1)
+    hi = np.arange(1, x.shape[-1] + 1)
+    lo = np.maximum(0, hi - window)
+    n = counts[..., hi] - counts[..., lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(n > 0, (sums[..., hi] - sums[..., lo]) / np.maximum(n, 1.0), np.nan)
+    if not partial:
+        out[..., : window - 1] = np.nan
     return out
 
 
@@ -230,6 +258,98 @@ def curves(
     return out
 
 
+EVAL_COLUMNS = ("variant", "run", "eval", "env_step", "episode", "eval_episode", "reward")
+
+
+def _check_evaluations(evaluations: pd.DataFrame, fn: str) -> None:
+    if not isinstance(evaluations, pd.DataFrame):
+        raise TypeError(
+            f"{fn}() needs an evaluations DataFrame (from rl.load_evaluations, or "
+            f"rl.run_experiment(..., return_evaluations=True)), got {evaluations!r}"
+        )
+    missing = [c for c in EVAL_COLUMNS if c not in evaluations]
+    if missing:
+        raise ConfigError(
+            f"{fn}() needs the columns of rl.load_evaluations' frame; missing: {', '.join(missing)}"
+        )
+    if evaluations.empty:
+        raise ConfigError(
+            f"{fn}() got an empty evaluations DataFrame: the experiment did not evaluate "
+            "(give it eval_episodes=, e.g. eval_episodes=100)"
+        )
+
+
+def _per_evaluation(evaluations: pd.DataFrame) -> pd.DataFrame:
+    """A row per (variant, run, eval): where it happened and its mean greedy return."""
+    return (
+        evaluations.groupby(["variant", "run", "eval"], sort=False)
+        .agg(
+            env_step=("env_step", "first"),
+            episode=("episode", "first"),
+            reward=("reward", "mean"),
+            episodes=("reward", "size"),
+        )
+        .reset_index()
+        .sort_values(["run", "eval"], kind="stable")
+    )
+
+
+def final_greedy(evaluations: pd.DataFrame) -> pd.DataFrame:
+    """Each run's last evaluation (the one at the end of training): a row per (variant, run)
+    with its ``env_step``, ``episode``, ``episodes`` (greedy episodes played) and ``reward``, the
+    mean greedy return over those episodes."""
+    _check_evaluations(evaluations, "final_greedy")
+    per_eval = _per_evaluation(evaluations)
+    last = per_eval.groupby(["variant", "run"], sort=False).tail(1)
+    order = {label: i for i, label in enumerate(variants(evaluations))}
+    last = last.assign(_order=last["variant"].map(order))
+    last = last.sort_values(["_order", "run"], kind="stable").drop(columns=["_order", "eval"])
+    return last.reset_index(drop=True)
+
+
+def evaluation_curves(
+    evaluations: pd.DataFrame,
+    *,
+    x: str = "env_step",
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """The greedy return of each variant over training: mean over runs with a bootstrap band.
+
+    Each evaluation of a run is one point: the mean return of its greedy episodes, at the
+    ``env_step`` or ``episode`` where it happened. Runs evaluate at slightly different env steps
+    (an evaluation waits for the end of the training episode that crossed its point), so each
+    run's points are joined by straight lines and read off at every point any run has, from where
+    every run has evaluated to where the first run ends: the mean of piecewise-linear curves,
+    exactly. With episode budgets every run evaluates at the same episodes and nothing is
+    interpolated.
+
+    Returns:
+        label -> DataFrame with columns ``x, mean, low, high`` (a single row when the runs only
+        evaluated at the end).
+    """
+    _check_evaluations(evaluations, "evaluation_curves")
+    if x not in ("episode", "env_step"):
+        raise ConfigError(f"x must be 'episode' or 'env_step', got {x!r}")
+    per_eval = _per_evaluation(evaluations)
+    out: dict[str, pd.DataFrame] = {}
+    for label in variants(evaluations):
+        runs = [
+            (g[x].to_numpy(np.float64), g["reward"].to_numpy(np.float64))
+            for _, g in per_eval[per_eval["variant"] == label].groupby("run", sort=True)
+        ]
+        start = max(xs[0] for xs, _ in runs)
+        stop = min(xs[-1] for xs, _ in runs)
+        every = np.unique(np.concatenate([xs for xs, _ in runs]))
+        grid = every[(every >= start) & (every <= stop)]
+        if grid.size == 0:
+            grid = np.array([stop])
+        samples = np.stack([np.interp(grid, xs, ys) for xs, ys in runs])
+        mean, low, high = bootstrap_ci(samples, confidence=confidence, seed=seed)
+        out[label] = pd.DataFrame({x: grid, "mean": mean, "low": low, "high": high})
+    return out
+
+
 def summary(
     results: pd.DataFrame,
     *,
@@ -238,6 +358,7 @@ def summary(
     final: int | None = None,
     confidence: float = 0.95,
     seed: int = 0,
+    evaluations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per variant: how well it ends and how fast it gets there.
 
@@ -246,13 +367,22 @@ def summary(
     * ``final_iqm``: the interquartile mean of the same per-run numbers;
     * with a ``threshold``: ``reached`` (the fraction of runs whose moving average reached it),
       ``episodes_to_threshold`` and ``env_steps_to_threshold`` (the median over runs of the first
-      crossing; infinite when fewer than half the runs got there).
+      crossing; infinite when fewer than half the runs got there);
+    * with ``evaluations`` (:func:`rl.load_evaluations`) that are not empty: ``greedy_mean``,
+      ``greedy_low``, ``greedy_high``: each run's final greedy score (the mean return of its last
+      evaluation, at the end of training; see :func:`final_greedy`), averaged over runs, with a
+      bootstrap CI; NaN for a variant without evaluations.
+
+    The training numbers include exploration; the greedy ones are what the learned policy does.
     """
     _check_results(results, "summary")
     lengths = results.groupby(["variant", "run"]).size()
     window = check_window(window, int(lengths.min()))
     final = window if final is None else check_window(final, int(lengths.min()))
     cross = crossings(results, threshold, window) if threshold is not None else None
+    greedy = None
+    if evaluations is not None and not getattr(evaluations, "empty", False):
+        greedy = final_greedy(evaluations)
     rows = []
     for label in variants(results):
         frame = results[results["variant"] == label]
@@ -275,9 +405,16 @@ def summary(
             row["reached"] = float(mine["episode"].notna().mean())
             for column, name in (("episode", "episodes"), ("env_step", "env_steps")):
                 row[f"{name}_to_threshold"] = float(np.median(mine[column].fillna(np.inf)))
+        if greedy is not None:
+            scores = greedy.loc[greedy["variant"] == label, "reward"].to_numpy()
+            ci = bootstrap_ci(scores, confidence=confidence, seed=seed) if scores.size else None
+            mean, low, high = (math.nan,) * 3 if ci is None else (float(v) for v in ci)
+            row.update(greedy_mean=mean, greedy_low=low, greedy_high=high)
         rows.append(row)
     table = pd.DataFrame(rows).set_index("variant")
     table.attrs.update(window=window, final=final, confidence=confidence)
+    if greedy is not None:
+        table.attrs["greedy_episodes"] = int(greedy["episodes"].max())
     return table
 
 
@@ -298,6 +435,10 @@ def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             "episodes to it",
             "env steps to it",
         ]
+    has_greedy = "greedy_mean" in table
+    if has_greedy:
+        episodes = table.attrs.get("greedy_episodes", "")
+        headers += [f"greedy score ({episodes} ep.)", f"{confidence:.0%} CI"]
 
     def count(value: float) -> str:
         return "not reached" if not math.isfinite(value) else f"{value:,.0f}"
@@ -317,6 +458,15 @@ def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
                 count(row["episodes_to_threshold"]),
                 count(row["env_steps_to_threshold"]),
             ]
+        if has_greedy:
+            cells += (
+                ["-", "-"]
+                if math.isnan(row["greedy_mean"])
+                else [
+                    f"{row['greedy_mean']:.3g}",
+                    f"[{row['greedy_low']:.3g}, {row['greedy_high']:.3g}]",
+                ]
+            )
         rows.append(cells)
     return headers, rows
 

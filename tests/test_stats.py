@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rlladder import stats
 from rlladder.errors import ConfigError
-from rlladder.experiments import stats
 
 
 def results_frame() -> pd.DataFrame:
@@ -45,6 +45,39 @@ def test_moving_average_by_hand():
     np.testing.assert_allclose(out, [np.nan, 1.5, 2.5, 3.5, 4.5])
     np.testing.assert_allclose(stats.moving_average([[0, 3, 6], [3, 3, 3]], 3)[:, 2], [3, 3])
     np.testing.assert_allclose(stats.moving_average([4.0, 2.0], 1), [4.0, 2.0])
+
+
+def test_moving_average_with_partial_windows_at_the_start():
+    # what the live plot draws while training runs (was plots.live.trailing_mean)
+    out = stats.moving_average(np.array([1, 3, 5, 7.0]), 2, partial=True)
+    np.testing.assert_allclose(out, [1, 2, 4, 6])
+    np.testing.assert_allclose(stats.moving_average([2.0, 4.0], 10, partial=True), [2, 3])
+    assert stats.moving_average(np.array([]), 3, partial=True).size == 0
+
+
+def test_moving_average_skips_missing_values():
+    # diagnostics before the first update are NaN (was plots.diagnostics.nan_moving_average)
+    values = [np.nan, np.nan, 1.0, 3.0, np.nan, 5.0]
+    expected = [np.nan, np.nan, 1.0, 2.0, 3.0, 5.0]
+    np.testing.assert_allclose(stats.moving_average(values, 2, partial=True), expected)
+    np.testing.assert_allclose(stats.moving_average(values, 2), expected)
+    # a NaN no longer poisons every later window, and the first window-1 stay NaN when full
+    np.testing.assert_allclose(
+        stats.moving_average([[1.0, np.nan, 3.0, 5.0], [2.0, 2.0, 2.0, np.inf]], 2),
+        [[np.nan, 1.0, 3.0, 4.0], [np.nan, 2.0, 2.0, 2.0]],
+    )
+
+
+def test_moving_average_is_bit_for_bit_the_plain_trailing_mean_without_nan():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4, 200)) * 100
+    w = 17
+    cumulative = np.cumsum(x, axis=-1)
+    plain = np.full_like(x, np.nan)
+    plain[:, w - 1] = cumulative[:, w - 1]
+    plain[:, w:] = cumulative[:, w:] - cumulative[:, :-w]
+    plain[:, w - 1 :] /= w
+    assert np.array_equal(stats.moving_average(x, w), plain, equal_nan=True)
 
 
 def test_window_larger_than_the_episodes_is_refused():
