@@ -255,6 +255,11 @@ def test_literal_blocks_doctests_and_tables_become_markdown():
     )
 
 
+def test_rest_comments_are_left_out():
+    text = "Table:\n\n.. generated: x (python -m tool)\n\nbody\n\n.. /generated: x\n\nEnd."
+    assert rst.convert(text, {}.get) == "Table:\n\nbody\n\nEnd."
+
+
 def test_an_args_entry_for_two_names_becomes_one_per_name():
     text = "Args:\n    bins, bounds: discretise a Box\n        (see spaces).\n    seed: the seed."
     assert rst.convert(text, {}.get) == (
@@ -272,17 +277,18 @@ def test_bullet_continuations_move_to_four_spaces_but_math_lines_are_not_bullets
 
 def test_names_resolve_from_the_docstring_scope_like_python():
     package = griffe.load("rlladder", search_paths=[str(ROOT)], resolve_aliases=True)
-    objects = rst._objects(package)
+    objects = {obj.path: obj for obj in rst._objects(package)}
     by_name: dict[str, list[str]] = {}
-    for obj in objects:
+    for obj in objects.values():
         by_name.setdefault(obj.name, []).append(obj.path)
     learn = package["deep.dqn.DQN.learn"]
-    resolve = rst.resolver_for(learn, package, by_name)
+    resolve = rst.resolver_for(learn, package, by_name, objects)
     assert resolve("state_dict") == "rlladder.deep.dqn.DQN.state_dict"  # the enclosing class
     assert resolve("td_loss") == "rlladder.deep.dqn.td_loss"  # the module
     assert resolve("ConfigError") == "rlladder.errors.ConfigError"  # an import, to its source
     assert resolve("rl.run_experiment") == "rlladder.experiments.runner.run_experiment"  # lazy
     assert resolve("rlladder.evaluate") == "rlladder.loop.evaluate"
+    assert resolve("rl.Variant.resolve") == "rlladder.experiments.spec.Variant.resolve"
     assert resolve("no_such_name") is None
 
 

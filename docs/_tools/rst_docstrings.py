@@ -11,7 +11,8 @@ so this extension rewrites each docstring once the package is loaded, before it 
   cross-reference, so the strict build fails on it); names outside rlladder become code;
 * ``text::`` + an indented block becomes ``text:`` + a fenced Python block, ``>>>`` lines a
   fenced ``pycon`` block, and a simple table a Markdown table;
-* an ``Args:`` entry for two names at once (``bins, bounds: ...``) becomes one entry per name.
+* an ``Args:`` entry for two names at once (``bins, bounds: ...``) becomes one entry per name;
+* reST comments (``.. generated: ...``, the markers of generated tables) are left out.
 
 The source files stay as they are; nothing of a docstring is dropped. Enable it in mkdocs.yml
 under the python handler's ``options: extensions:``.
@@ -32,6 +33,8 @@ __all__ = ["RstToMarkdown", "convert", "resolver_for"]
 #: ``:role:`target``` (optionally ``:py:role:``), target maybe prefixed with ``~`` (show the last part)
 ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|exc|obj|const):`(~?)([^`]+)`")
 MATH = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
+#: ``.. anything`` that is not a directive (``.. name::``) is a comment
+COMMENT = re.compile(r"^[ \t]*\.\.(?:[ \t]+(?![\w-]+::)\S.*)?$")
 TABLE_BORDER = re.compile(r"^(?P<indent>[ \t]*)=+(?: +=+)+[ \t]*$")
 BULLET = re.compile(r"^(?P<indent> *)[*-] \S")
 SECTION = re.compile(
@@ -150,6 +153,11 @@ def _blocks(text: str) -> list[_Line]:
             out += [_Line(f"{indent}$$", True), _Line("")]
             i = end
             continue
+        if COMMENT.match(line):  # a reST comment (``.. generated: ...`` markers): not shown
+            i = _block(lines, i + 1, _indent(line))
+            while i < len(lines) and not lines[i].strip():
+                i += 1
+            continue
         if TABLE_BORDER.match(line):
             table = _table(lines, i)
             if table is not None:
@@ -255,10 +263,13 @@ def _walk(obj: Any, parts: list[str]) -> Any:
     return obj
 
 
-def resolver_for(obj: Any, package: Any, by_name: dict[str, list[str]]) -> Resolver:
+def resolver_for(
+    obj: Any, package: Any, by_name: dict[str, list[str]], objects: dict[str, Any]
+) -> Resolver:
     """Resolve names as seen from ``obj``'s docstring: its own members, then each enclosing scope,
     then the package from the top; a public ``rl.X`` / ``rlladder.X`` that the package loads
-    lazily resolves to the one object of that name."""
+    lazily resolves to the one object of that name (``by_name``: name -> paths; ``objects``:
+    path -> object)."""
 
     def resolve(name: str) -> str | None:
         parts = name.removeprefix("rl.").split(".") if name.startswith("rl.") else name.split(".")
@@ -278,9 +289,13 @@ def resolver_for(obj: Any, package: Any, by_name: dict[str, list[str]]) -> Resol
             found = _walk(package, parts[1:]) if len(parts) > 1 else package
             if found is not None:
                 return found.path
-            candidates = by_name.get(parts[-1], [])
-            if len(candidates) == 1:
-                return candidates[0]
+            # rl.Variant.resolve: the one object named Variant, then its member resolve
+            for i in range(1, len(parts)):
+                candidates = by_name.get(parts[i], [])
+                if len(candidates) == 1:
+                    found = _walk(objects[candidates[0]], parts[i + 1 :])
+                    if found is not None:
+                        return found.path
         return None
 
     return resolve
@@ -298,10 +313,11 @@ class RstToMarkdown(griffe.Extension):
     """Rewrite every docstring of a loaded package from reST habits to Markdown."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        objects = _objects(pkg)
+        objects = {obj.path: obj for obj in _objects(pkg)}
         by_name: dict[str, list[str]] = {}
-        for obj in objects:
+        for obj in objects.values():
             by_name.setdefault(obj.name, []).append(obj.path)
-        for obj in objects:
+        for obj in objects.values():
             if obj.docstring is not None:
-                obj.docstring.value = convert(obj.docstring.value, resolver_for(obj, pkg, by_name))
+                resolve = resolver_for(obj, pkg, by_name, objects)
+                obj.docstring.value = convert(obj.docstring.value, resolve)
