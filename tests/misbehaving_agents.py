@@ -58,3 +58,29 @@ class Slow(Constant):
         if self.delay:
             time.sleep(self.delay)
         return {}
+
+
+class WaitsForParent(Constant):
+    """After its first episode, waits (at most ``timeout`` seconds) until the file ``marker``
+    exists; its diagnostic ``saw_marker`` is 1.0 once it has seen the file, 0.0 before (and
+    after a timeout)."""
+
+    def __init__(self, *args: Any, marker: str = "", timeout: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.marker, self.timeout = Path(marker), timeout
+        self.episodes, self.waited, self.saw = 0, False, False
+
+    def end_episode(self) -> None:
+        self.episodes += 1
+
+    def act(self, obs: Any, *, explore: bool = True) -> int:
+        if self.episodes and not self.waited:
+            self.waited = True
+            deadline = time.monotonic() + self.timeout
+            while not self.marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.saw = self.marker.exists()
+        return 0
+
+    def learn(self, transition: rl.Transition) -> dict[str, float]:
+        return {"saw_marker": float(self.saw)}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from misbehaving_agents import Constant, ExitsProcess, Raises
+from misbehaving_agents import Constant, ExitsProcess, Raises, WaitsForParent
 from own_agents import RunningMeanAgent
 
 import rlladder as rl
@@ -79,10 +79,11 @@ def ray_session():
     ray.shutdown()
 
 
-def test_ray_backend_equals_serial(serial, ray_session):
+@pytest.mark.parametrize("progress", [False, True])
+def test_ray_backend_equals_serial(serial, ray_session, progress):
     # two of the three runs keep the cost of Ray's workers down; run r's seed does not depend
     # on the number of runs, so they equal the first two serial runs
-    results = rl.run_experiment(EXPERIMENT.replace(runs=2), backend="ray", progress=False)
+    results = rl.run_experiment(EXPERIMENT.replace(runs=2), backend="ray", progress=progress)
     expected = serial[serial["run"] < 2].reset_index(drop=True)
     pd.testing.assert_frame_equal(results, expected)
     assert ray_session.is_initialized()  # an existing session is used, not shut down
@@ -92,6 +93,50 @@ def test_a_run_that_raises_on_ray_reaches_the_caller_as_itself(ray_session):
     exp = EXPERIMENT.replace(variants={"raises": rl.Variant(Raises, at=5)}, runs=1)
     with pytest.raises(rl.ConfigError, match=r"^Raises: step 5 is not allowed$"):
         rl.run_experiment(exp, backend="ray", progress=False)
+    # with progress: the same error, and the progress actor is gone
+    with pytest.raises(rl.ConfigError, match=r"^Raises: step 5 is not allowed$"):
+        rl.run_experiment(exp, backend="ray")
+    assert not progress_actors(ray_session)
+
+
+def progress_actors(ray) -> list[str]:
+    names = [actor["name"] for actor in ray.util.list_named_actors(all_namespaces=True)]
+    return [name for name in names if name.startswith("rlladder-progress-")]
+
+
+def test_ray_worker_progress_reaches_the_parent_before_the_run_ends(
+    ray_session, tmp_path, monkeypatch
+):
+    """As for the process backend (tests/test_experiments_progress.py): the run waits until
+    the parent's bar has moved, which only a report through the progress actor can do."""
+    from test_experiments_progress import RecordingBar
+
+    from rlladder.experiments import progress
+
+    marker = tmp_path / "parent-saw-progress"
+
+    class MarkingBar(RecordingBar):
+        def update(self, n=1):
+            result = super().update(n)
+            if self.n > 0:
+                marker.touch()
+            return result
+
+    monkeypatch.setattr(RecordingBar, "made", [])
+    monkeypatch.setattr(progress, "tqdm", MarkingBar)
+    exp = rl.Experiment(
+        env="FrozenLake-v1",
+        variants={"waits": rl.Variant(WaitsForParent, marker=str(marker))},
+        runs=1,
+        steps=300,
+        max_episode_steps=20,
+    )
+    results = rl.run_experiment(exp, backend="ray")
+    (bar,) = RecordingBar.made
+    assert results["saw_marker"].iloc[0] == 0.0 and results["saw_marker"].iloc[-1] == 1.0
+    assert any(0 < n < 300 for n in bar.seen) and bar.n == bar.total == 300
+    assert bar.seen == sorted(bar.seen)
+    assert not progress_actors(ray_session)  # killed when the experiment ended
 
 
 def test_make_backend_errors():
@@ -177,11 +222,26 @@ experiment = rl.Experiment(
     max_episode_steps=20,
     seed=0,
 )
+blocks = []
+if PROGRESS:  # remember the progress channel's shared-memory block, to check it is unlinked
+    from rlladder.experiments import backends
+
+    opened = backends.open_shared_memory
+    backends.open_shared_memory = lambda n: blocks.append(opened(n)) or blocks[-1]
 try:
-    rl.run_experiment(experiment, backend="process", workers=2, out=out / "results", progress=False)
+    rl.run_experiment(
+        experiment, backend="process", workers=2, out=out / "results", progress=PROGRESS
+    )
 except KeyboardInterrupt:
     alive = [pid.name for pid in pids.iterdir() if running(int(pid.name))]
     (out / "interrupted.txt").write_text(" ".join(alive))
+    from multiprocessing import shared_memory
+
+    for block in blocks:
+        try:
+            shared_memory.SharedMemory(name=block.memory.name).close()
+        except FileNotFoundError:
+            (out / "unlinked.txt").write_text(block.memory.name)
     sys.exit(130)
 """
 
@@ -196,14 +256,16 @@ def running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads process states in /proc")
-@pytest.mark.parametrize("to", ["terminal", "kernel"])
-def test_ctrl_c_keeps_finished_runs_and_stops_the_workers(tmp_path, to):
+@pytest.mark.parametrize(
+    "to, progress", [("terminal", False), ("kernel", False), ("terminal", True)]
+)
+def test_ctrl_c_keeps_finished_runs_and_stops_the_workers(tmp_path, to, progress):
     """Ctrl-C in a terminal signals the whole process group; a notebook's interrupt only the
     kernel. Either way the parent raises KeyboardInterrupt, after saving what had finished, and
-    no worker is left running."""
+    no worker is left running; with a progress bar, its shared memory is unlinked too."""
     (tmp_path / "pids").mkdir()
     script = tmp_path / "script.py"
-    script.write_text(CTRL_C_SCRIPT)
+    script.write_text(f"PROGRESS = {progress}\n" + CTRL_C_SCRIPT)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     child = subprocess.Popen(
         [sys.executable, str(script), str(tmp_path)], env=env, start_new_session=True
@@ -223,6 +285,7 @@ def test_ctrl_c_keeps_finished_runs_and_stops_the_workers(tmp_path, to):
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
     assert (tmp_path / "interrupted.txt").read_text() == ""  # no worker alive when it returned
+    assert (tmp_path / "unlinked.txt").exists() == progress
     workers = [int(p.name) for p in (tmp_path / "pids").iterdir()]
     assert workers and not any(running(pid) for pid in workers)
     saved = sorted(p.name for p in tmp_path.glob("results/runs/*.csv"))

@@ -24,10 +24,19 @@ rlladder) has changed since the last experiment, so a worker never runs older co
 process imported.
 On Ctrl-C, or when a run raises, the workers are stopped, and the exception reaches the caller
 with its own type and message.
+
+Progress. Given ``progress=`` (a :class:`~rlladder.experiments.progress.TaskProgress`), a backend
+calls ``fn(task, report)`` instead of ``fn(task)``, where ``report(n)`` is the task's
+:class:`~rlladder.experiments.progress.Reporter` ("``n`` more units done"), tells ``progress``
+the tasks' running totals while it waits for results (every
+:data:`~rlladder.experiments.progress.POLL_INTERVAL_S` seconds), and tells it when each task has
+finished. The channel is the backend's own: a callback (serial), shared memory (process), an
+actor (ray); see :mod:`rlladder.experiments.progress`. Without ``progress=`` none is opened.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -40,6 +49,14 @@ from typing import Any
 import cloudpickle
 
 from rlladder.errors import ConfigError, check_int, unknown_name
+from rlladder.experiments.progress import (
+    POLL_INTERVAL_S,
+    CallbackReporter,
+    RaySlots,
+    Reporter,
+    TaskProgress,
+    open_shared_memory,
+)
 
 __all__ = ["Backend", "SerialBackend", "ProcessBackend", "RayBackend", "make_backend", "BACKENDS"]
 
@@ -50,16 +67,25 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS
 
 
 class Backend:
-    """Runs ``fn(task)`` for every task and yields ``(task, result)`` as each finishes."""
+    """Runs ``fn(task)`` for every task and yields ``(task, result)`` as each finishes.
+
+    With ``progress=``, runs ``fn(task, report)`` and keeps ``progress`` informed (see the
+    module docstring). The runner passes ``progress=`` only to a ``map`` that takes it; for
+    one that does not, the bar moves as runs finish.
+    """
 
     name = "backend"
-    #: whether each run may draw its own progress bar (only where runs share our terminal in turn)
-    per_run_progress = False
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else check_int("workers", workers, 1)
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    def map(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[Any],
+        *,
+        progress: TaskProgress | None = None,
+    ) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError
 
 
@@ -75,14 +101,23 @@ class SerialBackend(Backend):
     """Everything in this process, in order."""
 
     name = "serial"
-    per_run_progress = True
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = 1
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
-        for task in tasks:
-            yield task, fn(task)
+    def map(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[Any],
+        *,
+        progress: TaskProgress | None = None,
+    ) -> Iterator[tuple[Any, Any]]:
+        for index, task in enumerate(tasks):
+            if progress is None:
+                yield task, fn(task)
+                continue
+            yield task, fn(task, CallbackReporter(functools.partial(progress.report, index)))
+            progress.finished(index)
 
 
 def init_worker(threads: int = 1, import_torch: bool = False) -> None:
@@ -116,11 +151,22 @@ def _worker_context(fn: Callable[[Any], Any]) -> bytes:
     return cloudpickle.dumps((fn, registry_state()))
 
 
-def _run_in_worker(sys_path: list[str], context: bytes, task: bytes) -> Any:
+def _report_totals(progress: TaskProgress, totals: Sequence[int]) -> None:
+    """Tell ``progress`` each task's running total (``totals[i]``: task ``i``'s)."""
+    for index, total in enumerate(totals):
+        if total:
+            progress.report(index, total)
+
+
+def _run_in_worker(
+    sys_path: list[str], context: bytes, task: bytes, report: Reporter | None = None
+) -> Any:
     """Runs in a worker: see the parent's modules and agent names, then run the task.
 
     The task arrives as bytes and is unpickled here, after ``sys.path`` has the parent's entries
-    (a reused worker may have started before a notebook added a folder to its path).
+    (a reused worker may have started before a notebook added a folder to its path). With a
+    ``report``, the task runs as ``fn(task, report)``, and ``report`` lets go of its channel at
+    the end.
     """
     from rlladder.registry import set_registry_state
 
@@ -129,7 +175,12 @@ def _run_in_worker(sys_path: list[str], context: bytes, task: bytes) -> Any:
             sys.path.append(entry)
     fn, registry = cloudpickle.loads(context)
     set_registry_state(registry)
-    return fn(cloudpickle.loads(task))
+    if report is None:
+        return fn(cloudpickle.loads(task))
+    try:
+        return fn(cloudpickle.loads(task), report)
+    finally:
+        report.close()
 
 
 def _sys_path() -> list[str]:
@@ -235,33 +286,55 @@ class ProcessBackend(Backend):
         super().__init__(workers)
         self.threads = check_int("threads", threads, 1)
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    def map(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[Any],
+        *,
+        progress: TaskProgress | None = None,
+    ) -> Iterator[tuple[Any, Any]]:
         if not tasks:
             return
         executor = _process_pool(min(self.workers, len(tasks)), self.threads)
         context = _worker_context(fn)
+        slots = None if progress is None else open_shared_memory(len(tasks))
+        poll = None if progress is None else POLL_INTERVAL_S
         finished = False
         try:
             paths = _sys_path()
             order = {
-                executor.submit(_run_in_worker, paths, context, cloudpickle.dumps(task)): i
+                executor.submit(
+                    _run_in_worker,
+                    paths,
+                    context,
+                    cloudpickle.dumps(task),
+                    None if slots is None else slots.reporter(i),
+                ): i
                 for i, task in enumerate(tasks)
             }
             pending = set(order)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
+                if progress is not None and slots is not None:
+                    _report_totals(progress, slots.totals())
                 for future in sorted(done, key=order.__getitem__):
                     yield tasks[order[future]], _result(future)
+                    if progress is not None:
+                        progress.finished(order[future])
             finished = True
         finally:
             if not finished:  # Ctrl-C, an error, or the caller stopped early: stop the workers now
                 executor.shutdown(wait=True, kill_workers=True)
+            if slots is not None:  # after the workers have stopped: unlink the block
+                slots.close()
 
 
-def _ray_call(sys_path: list[str], context: bytes, task: bytes) -> Any:
+def _ray_call(
+    sys_path: list[str], context: bytes, task: bytes, report: Reporter | None = None
+) -> Any:
     """Runs inside a Ray worker: one math thread, then :func:`_run_in_worker`."""
     init_worker(1)
-    return _run_in_worker(sys_path, context, task)
+    return _run_in_worker(sys_path, context, task, report)
 
 
 class RayBackend(Backend):
@@ -278,7 +351,13 @@ class RayBackend(Backend):
         super().__init__(workers)
         self.address = address
 
-    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[Any, Any]]:
+    def map(
+        self,
+        fn: Callable[..., Any],
+        tasks: Sequence[Any],
+        *,
+        progress: TaskProgress | None = None,
+    ) -> Iterator[tuple[Any, Any]]:
         try:
             import ray
         except ImportError:
@@ -299,18 +378,36 @@ class RayBackend(Backend):
             started_here = True
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_call)
         pending: list[Any] = []
+        slots: RaySlots | None = None
         try:
+            if progress is not None:
+                slots = RaySlots(ray, len(tasks))
             paths = _sys_path()
             context = ray.put(_worker_context(fn))
-            refs = {remote.remote(paths, context, cloudpickle.dumps(task)): task for task in tasks}
+            refs = {
+                remote.remote(
+                    paths,
+                    context,
+                    cloudpickle.dumps(task),
+                    None if slots is None else slots.reporter(i),
+                ): i
+                for i, task in enumerate(tasks)
+            }
             pending = list(refs)
+            poll = None if slots is None else POLL_INTERVAL_S
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+                done, pending = ray.wait(pending, num_returns=1, timeout=poll)
+                if progress is not None and slots is not None:
+                    _report_totals(progress, slots.totals())
                 for ref in done:
-                    yield refs[ref], _ray_result(ray, ref)
+                    yield tasks[refs[ref]], _ray_result(ray, ref)
+                    if progress is not None:
+                        progress.finished(refs[ref])
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+            if slots is not None:
+                slots.close()
             if started_here:
                 ray.shutdown()
 

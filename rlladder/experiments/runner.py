@@ -8,23 +8,27 @@ Each (variant, run) pair is one independent task: make the environment, make the
 return the history (and, if the experiment evaluates, the greedy evaluations made during
 training: :mod:`~rlladder.experiments.evaluation`). Run ``r`` of every variant uses the same seed,
 so the whole DataFrame is a function of the experiment alone: the same on every backend and
-worker count.
+worker count. One bar shows the env steps (or episodes) done over all runs, live, with the time
+left (:mod:`~rlladder.experiments.progress`).
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from rlladder.errors import ConfigError
 from rlladder.experiments.backends import Backend, make_backend
 from rlladder.experiments.evaluation import Evaluator, eval_seed
+from rlladder.experiments.progress import ExperimentProgress, ReportEpisodes
 from rlladder.experiments.spec import Experiment
 from rlladder.experiments.store import ResultsStore, tidy, tidy_evaluations
 from rlladder.interface import Agent
@@ -33,6 +37,8 @@ from rlladder.loop import train
 __all__ = [
     "run_experiment",
     "run_one",
+    "run_budget",
+    "progress_unit",
     "RunTask",
     "RunResult",
     "agent_and_env_seeds",
@@ -50,7 +56,6 @@ class RunTask:
     label: str
     run: int
     seed: int
-    progress: bool = False
 
 
 def agent_and_env_seeds(run_seed: int) -> tuple[int, int]:
@@ -106,15 +111,32 @@ class _OneTorchThread:
             self.torch.set_num_threads(self.saved)
 
 
-def run_one(task: RunTask) -> RunResult:
+def progress_unit(exp: Experiment) -> str:
+    """What the experiment's budget counts: ``"step"`` (``steps=``) or ``"episode"``."""
+    return "step" if exp.steps is not None else "episode"
+
+
+def run_budget(exp: Experiment) -> int:
+    """One run's budget in :func:`progress_unit` units."""
+    return exp.steps if exp.steps is not None else exp.episodes  # type: ignore[return-value]
+
+
+def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> RunResult:
     """Train one seeded agent on one fresh environment, evaluating it greedily if the experiment
-    asks; its history and evaluations, with variant/run/seed columns."""
+    asks; its history and evaluations, with variant/run/seed columns.
+
+    ``report(n)``, if given, hears of each finished episode: its env steps (``steps=``
+    budgets) or 1 (``episodes=``).
+    """
     exp = task.experiment
     agent_seed, env_seed = agent_and_env_seeds(task.seed)
     env = exp.make_env()
     try:
         agent = exp.variants[task.label].make(env, seed=agent_seed)
         evaluator = make_evaluator(exp, agent, task.seed)
+        callbacks: list[Callable[..., object]] = [] if evaluator is None else [evaluator]
+        if report is not None:
+            callbacks.append(ReportEpisodes(report, progress_unit(exp)))
         with _OneTorchThread():
             history = train(
                 agent,
@@ -123,8 +145,7 @@ def run_one(task: RunTask) -> RunResult:
                 steps=exp.steps,
                 seed=env_seed,
                 max_episode_steps=exp.max_episode_steps,
-                progress=task.progress,
-                callbacks=[] if evaluator is None else [evaluator],
+                callbacks=callbacks,
             )
     finally:
         env.close()
@@ -148,6 +169,25 @@ def _preflight(exp: Experiment) -> None:
                 raise type(error)(f"variant {label!r}: {error}") from None
     finally:
         env.close()
+
+
+def _takes_progress(backend: Backend) -> bool:
+    """Whether ``backend.map`` takes ``progress=`` (the built-in backends do)."""
+    try:
+        return "progress" in inspect.signature(backend.map).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _count_finished(
+    runs: Iterator[tuple[RunTask, RunResult]], tasks: list[RunTask], bar: ExperimentProgress
+) -> Iterator[tuple[RunTask, RunResult]]:
+    """Pass ``runs`` on, telling ``bar`` of each finished one."""
+    position = {(task.label, task.run): i for i, task in enumerate(tasks)}
+    with closing(runs):
+        for task, result in runs:
+            yield task, result
+            bar.finished(position[task.label, task.run])
 
 
 def _as_experiment(experiment: Experiment | str | Path) -> Experiment:
@@ -218,7 +258,9 @@ def run_experiment(
             experiment into it runs only what is not finished (a damaged run file is moved aside
             to ``NAME.damaged`` and its run is run again). ``None``: keep results in memory only.
         overwrite: empty ``out`` first, even if it holds a different experiment.
-        progress: a progress bar over runs (and one per run with the serial backend).
+        progress: one bar over the env steps (``steps=``) or episodes (``episodes=``) of all
+            runs, moving while runs train on any backend, with the rate, the time left and the
+            runs done. ``False``: no bar, and no progress channel to the workers.
         return_evaluations: also return the greedy evaluations (see the experiment's
             ``eval_episodes``), as ``(results, evaluations)``. For a results folder on disk,
             :func:`rl.load_evaluations` reads them.
@@ -243,35 +285,45 @@ def run_experiment(
     if store is not None:
         store.prepare(exp, overwrite=overwrite)
         done = store.finished(spec, set_aside=True)
-    per_run = progress and runner.per_run_progress
     pinned = exp.pinned()  # every hyperparameter explicit: workers build what spec.json records
     tasks = [
-        RunTask(pinned, index, label, run, seeds[run], per_run)
+        RunTask(pinned, index, label, run, seeds[run])
         for run in range(exp.runs)
         for index, label in enumerate(labels)
         if (label, run) not in done
     ]
     histories: list[pd.DataFrame] = []
     evaluations: list[pd.DataFrame] = []
-    bar = tqdm(
-        total=len(labels) * exp.runs,
-        initial=len(done),
-        desc=exp.name or "experiment",
-        unit="run",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
+    bar = None
+    if progress:
+        budget = run_budget(exp)
+        bar = ExperimentProgress(
+            [budget] * len(tasks),
+            [1] * len(tasks),
+            unit=progress_unit(exp),
+            done_units=budget * len(done),
+            done_runs=len(done),
+            total_runs=len(labels) * exp.runs,
+            desc=exp.name or "experiment",
+        )
     try:
-        for task, result in runner.map(run_one, tasks):
-            if store is not None:
-                store.write_run(task.index, task.label, task.run, *result)
-            else:
-                histories.append(result.history)
-                if result.evaluations is not None:
-                    evaluations.append(result.evaluations)
-            bar.update(1)
+        if bar is None:
+            runs = runner.map(run_one, tasks)
+        elif _takes_progress(runner):
+            runs = runner.map(run_one, tasks, progress=bar)
+        else:  # a Backend of its own that predates progress=: the bar moves as runs finish
+            runs = _count_finished(runner.map(run_one, tasks), tasks, bar)
+        with closing(runs):  # the backend's clean-up (workers, channel) runs before we go on
+            for task, result in runs:
+                if store is not None:
+                    store.write_run(task.index, task.label, task.run, *result)
+                else:
+                    histories.append(result.history)
+                    if result.evaluations is not None:
+                        evaluations.append(result.evaluations)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if store is not None:
         results, evaluated = store.read(spec, evaluations=return_evaluations)
     else:
