@@ -6,9 +6,13 @@ the env step at which the 100-episode moving average of the *training* return fi
 
     python benchmarks/dqn_cartpole.py --seeds 10 --steps 100000          # the `dqn` preset
     python benchmarks/dqn_cartpole.py --agent dqn-target --seeds 3 --set learning_rate=5e-4
+    python benchmarks/dqn_cartpole.py --seeds 50 --members-per-group 25 --workers 2
 
 Each run uses one torch thread; ``--workers N`` runs N seeds at once in separate processes
 (the figures do not depend on it; the wall time per run does, on a busy machine).
+``--members-per-group G`` trains the seeds G at a time as one batched ensemble
+(``rlladder.deep.ensemble``): the same figures, number for number, in far less time; each
+group's wall time is shared out among its members.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import rlladder as rl  # noqa: E402
+from rlladder.deep.ensemble import train_seeds  # noqa: E402
 
 SOLVED = 475.0
 
@@ -41,14 +46,8 @@ def steps_to_solve(history, window: int = 100, threshold: float = SOLVED) -> int
     return int(history["env_step"].iloc[hit[0]]) if hit.size else None
 
 
-def run_seed(agent_name: str, seed: int, steps: int, overrides: dict) -> dict:
-    """Train one seed and evaluate it; returns the figures for that seed."""
-    torch.set_num_threads(1)
-    env = gym.make("CartPole-v1")
-    agent = rl.make_agent(agent_name, env, seed=seed, **overrides)
-    start = time.perf_counter()
-    history = rl.train(agent, env, steps=steps, seed=seed)
-    wall = time.perf_counter() - start
+def figures(agent_name: str, seed: int, agent: rl.Agent, history, wall: float) -> dict:
+    """The figures of one trained seed (its greedy score over 100 episodes included)."""
     greedy = rl.evaluate(agent, gym.make("CartPole-v1"), episodes=100, seed=10_000 + seed)
     return {
         "agent": agent_name,
@@ -59,6 +58,31 @@ def run_seed(agent_name: str, seed: int, steps: int, overrides: dict) -> dict:
         "episodes": len(history),
         "wall_s": wall,
     }
+
+
+def run_seed(agent_name: str, seed: int, steps: int, overrides: dict) -> dict:
+    """Train one seed and evaluate it; returns the figures for that seed."""
+    torch.set_num_threads(1)
+    env = gym.make("CartPole-v1")
+    agent = rl.make_agent(agent_name, env, seed=seed, **overrides)
+    start = time.perf_counter()
+    history = rl.train(agent, env, steps=steps, seed=seed)
+    return figures(agent_name, seed, agent, history, time.perf_counter() - start)
+
+
+def run_group(agent_name: str, seeds: list[int], steps: int, overrides: dict) -> list[dict]:
+    """Train seeds as one ensemble (each exactly its solo run) and evaluate each."""
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    trained = train_seeds(
+        agent_name,
+        lambda: gym.make("CartPole-v1"),
+        [(s, s) for s in seeds],
+        steps=steps,
+        **overrides,
+    )
+    wall = (time.perf_counter() - start) / len(seeds)
+    return [figures(agent_name, s, a, h, wall) for s, (a, h) in zip(seeds, trained, strict=True)]
 
 
 def summarize(rows: list[dict], steps: int) -> str:
@@ -110,21 +134,41 @@ def print_row(row: dict) -> None:
     )
 
 
-def run_many(agents, seeds, steps: int, overrides: dict, workers: int) -> list[dict]:
-    """Every (agent, seed), ``workers`` at a time; rows in (agent, seed) order, printed as done."""
-    jobs = [(a, s, steps, overrides) for a in agents for s in seeds]
+def run_job(agent_name: str, seeds: list[int], steps: int, overrides: dict, ensemble: bool):
+    """The figures of ``seeds``: trained as one ensemble, or one solo run each."""
+    if ensemble:
+        return run_group(agent_name, seeds, steps, overrides)
+    return [run_seed(agent_name, s, steps, overrides) for s in seeds]
+
+
+def run_many(
+    agents, seeds, steps: int, overrides: dict, workers: int, members_per_group: int = 0
+) -> list[dict]:
+    """Every (agent, seed), ``workers`` jobs at a time; rows in (agent, seed) order, printed as
+    done. A job is one seed, or with ``members_per_group`` that many seeds as one ensemble."""
+    seeds = list(seeds)
+    size = members_per_group or 1
+    jobs = [
+        (a, seeds[i : i + size], steps, overrides, members_per_group > 0)
+        for a in agents
+        for i in range(0, len(seeds), size)
+    ]
+    rows: list[dict] = []
+
+    def done(result: list[dict]) -> None:
+        for row in result:
+            print_row(row)
+            rows.append(row)
+
     if workers <= 1:
-        rows = []
         for job in jobs:
-            rows.append(run_seed(*job))
-            print_row(rows[-1])
+            done(run_job(*job))
         return rows
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_seed, *job) for job in jobs]
-        for future in futures:
-            print_row(future.result())
-        return [f.result() for f in futures]
+        for future in [pool.submit(run_job, *job) for job in jobs]:
+            done(future.result())
+    return rows
 
 
 def main() -> None:
@@ -135,13 +179,22 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--set", nargs="*", default=[], help="hyperparameter overrides key=value")
     parser.add_argument("--workers", type=int, default=1, help="seeds run in parallel")
+    parser.add_argument(
+        "--members-per-group",
+        type=int,
+        default=0,
+        help="train the seeds this many at a time as one batched ensemble (0: one by one)",
+    )
     args = parser.parse_args()
+    if args.members_per_group < 0:
+        parser.error("--members-per-group must be 0 (solo runs) or more")
     rows = run_many(
         [args.agent],
         range(args.first_seed, args.first_seed + args.seeds),
         args.steps,
         parse_overrides(args.set),
         args.workers,
+        args.members_per_group,
     )
     print(summarize(rows, args.steps))
 

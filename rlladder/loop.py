@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from rlladder.errors import ConfigError, check_int
 from rlladder.interface import Agent, Transition
 
-__all__ = ["train", "evaluate", "run_episode", "Callback"]
+__all__ = ["train", "evaluate", "run_episode", "Callback", "EpisodeLog"]
 
 HISTORY_COLUMNS = ["episode", "env_step", "reward", "steps"]
 
@@ -57,38 +57,67 @@ def run_episode(
     obs, _ = env.reset(seed=seed)
     if learn:
         agent.begin_episode()
-    total_reward = 0.0
-    steps = 0
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
+    episode = EpisodeLog(max_steps)
     act, agent_learn, step = agent.act, agent.learn, env.step
     while True:
         action = act(obs, explore=learn)
         next_obs, reward, terminated, truncated, _ = step(action)
-        steps += 1
-        total_reward += float(reward)
-        truncated = bool(truncated) or (
-            max_steps is not None and steps >= max_steps and not terminated
-        )
+        truncated = episode.step(reward, terminated, truncated)
         if learn:
-            diagnostics = agent_learn(
-                Transition(obs, action, float(reward), next_obs, bool(terminated), truncated)
+            episode.add(
+                agent_learn(
+                    Transition(obs, action, float(reward), next_obs, bool(terminated), truncated)
+                )
             )
-            if diagnostics:
-                for key, value in diagnostics.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                    counts[key] = counts.get(key, 0) + 1
         obs = next_obs
         if terminated or truncated:
             break
-        if step_budget is not None and steps >= step_budget:
+        if step_budget is not None and episode.steps >= step_budget:
             return None
     if learn:
         agent.end_episode()
-    record: dict[str, Any] = {"reward": total_reward, "steps": steps}
-    for key, total in sums.items():
-        record[key] = total / counts[key]
-    return record
+    return episode.record()
+
+
+class EpisodeLog:
+    """One episode's running record: its return, its length, and each diagnostic's mean.
+
+    The loop's own bookkeeping, shared with the batched DQN ensemble so that a member's history
+    is built exactly as :func:`run_episode` builds a solo one (the same sums in the same order).
+    """
+
+    __slots__ = ("max_steps", "reward", "steps", "sums", "counts")
+
+    def __init__(self, max_steps: int | None = None) -> None:
+        self.max_steps = max_steps
+        self.reward = 0.0
+        self.steps = 0
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def step(self, reward: float, terminated: bool, truncated: bool) -> bool:
+        """Count one env step; whether it ends the episode as *truncated* (the env's time limit,
+        or ``max_steps`` reached without terminating)."""
+        self.steps += 1
+        self.reward += float(reward)
+        return bool(truncated) or (
+            self.max_steps is not None and self.steps >= self.max_steps and not terminated
+        )
+
+    def add(self, diagnostics: dict[str, float] | None) -> None:
+        """Add what ``learn`` returned (nothing, on a step without an update)."""
+        if diagnostics:
+            sums, counts = self.sums, self.counts
+            for key, value in diagnostics.items():
+                sums[key] = sums.get(key, 0.0) + value
+                counts[key] = counts.get(key, 0) + 1
+
+    def record(self) -> dict[str, Any]:
+        """The episode's row: ``reward``, ``steps``, then the mean of each diagnostic."""
+        record: dict[str, Any] = {"reward": self.reward, "steps": self.steps}
+        for key, total in self.sums.items():
+            record[key] = total / self.counts[key]
+        return record
 
 
 def _check_budget(episodes: int | None, steps: int | None, fn: str) -> None:

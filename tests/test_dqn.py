@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import gymnasium as gym
 import numpy as np
 import pandas as pd
@@ -9,7 +11,7 @@ import pytest
 import torch
 
 import rlladder as rl
-from rlladder.deep.dqn import DQN, DQNConfig, dqn_loss, td_loss, td_target
+from rlladder.deep.dqn import DQN, OPTIMIZERS, DQNConfig, dqn_loss, td_loss, td_target
 from rlladder.errors import ConfigError, DivergenceError, SpaceError, UnknownNameError
 
 LADDER = ["dqn-vanilla", "dqn-replay", "dqn-target", "dqn", "double-dqn", "dueling-dqn"]
@@ -49,32 +51,85 @@ def make(name="dqn", env_id="CartPole-v1", seed=0, **kw):
     return rl.make_agent(name, env, seed=seed, **{**SMALL, **kw}), env
 
 
-def test_functional_loss_matches_the_agent_and_vmaps_over_seeds():
+def test_functional_loss_is_the_modules_math_and_batches_over_members():
     agent, env = make(double=True)
     rl.train(agent, env, steps=60, seed=0)
     batch = agent.buffer.sample(8)
-    tensors = tuple(torch.from_numpy(a) for a in batch)
-    params = dict(agent.q_net.named_parameters())
-    target = dict(agent.target_net.named_parameters())
-    loss, q_taken = dqn_loss(agent.q_net, params, target, tensors, gamma=0.99, double=True)
+    tensors = [torch.from_numpy(a) for a in batch]
+    params = list(agent.q_net.parameters())
+    target = list(agent.target_net.parameters())
+    loss, q_taken, q_values = dqn_loss(params, target, tensors, gamma=0.99, double=True)
     q_all = agent.q_net(tensors[0])
     with torch.no_grad():
         y = td_target(
             tensors[2], tensors[4], agent.target_net(tensors[3]), 0.99, agent.q_net(tensors[3])
         )
-    expected = td_loss(q_all.gather(1, tensors[1][:, None]).squeeze(1), y)
-    torch.testing.assert_close(loss, expected)
+    assert torch.equal(q_values, q_all)
+    assert torch.equal(loss, td_loss(q_all.gather(1, tensors[1][:, None]).squeeze(1), y))
 
-    # three "seeds" of parameters, one batch each: one vmapped call, no Python loop
-    stacked = {k: torch.stack([v.detach()] * 3) for k, v in params.items()}
-    stacked_target = {k: torch.stack([v.detach()] * 3) for k, v in target.items()}
-    batches = tuple(torch.stack([t] * 3) for t in tensors)
+    # three networks stacked (a leading member axis), one minibatch each: one call, one loss
+    # per member, each exactly the single network's
+    stacked = [torch.stack([p.detach()] * 3) for p in params]
+    stacked_target = [torch.stack([p.detach()] * 3) for p in target]
+    batches = [torch.stack([t] * 3) for t in tensors]
+    losses, _, _ = dqn_loss(stacked, stacked_target, batches, gamma=0.99, double=True)
+    assert torch.equal(losses, loss.detach().expand(3))
 
-    def loss_of(p, tp, b):
-        return dqn_loss(agent.q_net, p, tp, b, gamma=0.99, double=True)[0]
+    # and it is a function of (params, batch) that torch.func transforms take
+    grads = torch.func.grad(lambda p: dqn_loss(p, target, tensors, gamma=0.99, double=True)[0])(
+        [p.detach() for p in params]
+    )
+    agent.optimizer.zero_grad()
+    loss.backward()
+    for g, p in zip(grads, params, strict=True):
+        torch.testing.assert_close(g, p.grad)
 
-    losses = torch.func.vmap(loss_of)(stacked, stacked_target, batches)
-    torch.testing.assert_close(losses, expected.detach().expand(3))
+
+def test_update_is_sample_loss_step_target_on_the_pure_functions():
+    """_update is dqn_loss, then one clipped optimizer step, then the target update: done by
+    hand on a copy of the agent, the weights come out the same, bit for bit."""
+    agent, env = make(max_grad_norm=0.5, target="soft", tau=0.1)
+    rl.train(agent, env, steps=40, seed=0)
+    twin = copy.deepcopy(agent)
+    batch = agent.buffer.sample(8)
+    agent._update(batch)
+
+    tensors = [torch.from_numpy(a) for a in batch]
+    online, target = list(twin.q_net.parameters()), list(twin.target_net.parameters())
+    loss, _, _ = dqn_loss(online, target, tensors, **twin._loss_options)
+    twin.optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(online, 0.5)
+    twin.optimizer.step()
+    with torch.no_grad():
+        for t, p in zip(target, online, strict=True):
+            t.lerp_(p, 0.1)
+    for a, b in zip(agent.q_net.parameters(), online, strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(agent.target_net.parameters(), target, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "sgd"])
+def test_foreach_optimizers_give_the_default_implementations_numbers(optimizer, monkeypatch):
+    """DQN steps its optimizer in torch's foreach implementation (faster on small networks):
+    the numbers are those of torch's default single-tensor one, bit for bit."""
+
+    def history(foreach):
+        import rlladder.deep.dqn as dqn_module
+
+        monkeypatch.setattr(
+            dqn_module,
+            "make_optimizer",
+            lambda name, params, lr: OPTIMIZERS[name](params, lr=lr, foreach=foreach),
+        )
+        agent, env = make(optimizer=optimizer, learning_starts=20)
+        h = rl.train(agent, env, steps=300, seed=0)
+        return h, [p.detach().clone() for p in agent.q_net.parameters()]
+
+    (h1, w1), (h2, w2) = history(True), history(False)
+    pd.testing.assert_frame_equal(h1, h2)
+    assert all(torch.equal(a, b) for a, b in zip(w1, w2, strict=True))
 
 
 # -- making agents --------------------------------------------------------------------------

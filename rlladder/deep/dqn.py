@@ -24,10 +24,13 @@ rung             idea                                                           
 
 .. /generated: dqn-rungs-rst
 
-The math is in small pure functions (:func:`td_target`, :func:`td_loss`, :func:`dqn_loss`) that
-take tensors and parameters and have no per-sample Python logic, so they can be tested against
-hand-computed numbers and batched over seeds with ``torch.func.vmap``. The :class:`DQN` class
-keeps the bookkeeping: buffer, counters, schedules, target updates, checkpoints.
+The math is in small pure functions (:func:`td_target`, :func:`td_loss`, :func:`dqn_loss`,
+:func:`update_diagnostics`, :func:`gradient_step`, :func:`update_target`) of tensors and
+parameter lists. They take one network, or a stack of ``M`` networks with a leading *member*
+axis: the :class:`DQN` agent calls them with its own network, and the ensemble
+(:mod:`rlladder.deep.ensemble`) trains ``M`` seeds at once through the very same functions, each
+member number for number its solo run. The class keeps the bookkeeping: buffer, counters,
+schedules, target updates, checkpoints.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,41 +48,40 @@ import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from rlladder import checkpoints
-from rlladder.deep.networks import QNetwork, check_hidden_sizes
-from rlladder.deep.replay import Batch, ReplayBuffer
-from rlladder.errors import (
-    ConfigError,
-    DivergenceError,
-    check_int,
-    check_range,
-    unknown_name,
+from rlladder.deep.config import (
+    _FIELDS,
+    LOSSES,
+    OPTIMIZERS,
+    TARGETS,
+    DQNConfig,
+    _resolve_device,
+    make_optimizer,
 )
+from rlladder.deep.networks import QNetwork, q_forward
+from rlladder.deep.replay import Batch, ReplayBuffer
+from rlladder.errors import DivergenceError, unknown_name
 from rlladder.interface import Agent, Transition
-from rlladder.schedules import ConstantSchedule, Schedule, as_schedule
+from rlladder.schedules import as_schedule
 from rlladder.spaces import discrete_actions, vector_adapter
 
-__all__ = ["DQN", "DQNConfig", "td_target", "td_loss", "dqn_loss", "LOSSES", "OPTIMIZERS"]
-
-#: loss name -> elementwise loss of (prediction, target), averaged over the batch
-LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    "mse": lambda q, y, delta: F.mse_loss(q, y),
-    "huber": lambda q, y, delta: F.huber_loss(q, y, delta=delta),
-}
-#: optimizer name -> torch optimizer class
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
-TARGETS = ("none", "hard", "soft")
-
+__all__ = [
+    "DQN",
+    "DQNConfig",
+    "td_target",
+    "td_loss",
+    "dqn_loss",
+    "update_diagnostics",
+    "gradient_step",
+    "update_target",
+    "LOSSES",
+    "OPTIMIZERS",
+    "TARGETS",
+]
 
 # ----------------------------------------------------------------------------------------------
-# The math: pure functions of tensors.
+# The math: pure functions of tensors, batched over a leading member axis.
 # ----------------------------------------------------------------------------------------------
 
 
@@ -95,7 +96,8 @@ def td_target(
 
     ``a* = argmax_a' Q⁻(s', a')`` (DQN), or with ``next_q_online`` given, ``argmax_a' Q(s', a')``
     (Double DQN: the online network picks the action, the target network values it, which removes
-    the max operator's upward bias). ``terminated`` is 1.0 where the episode truly ended.
+    the max operator's upward bias). ``terminated`` is 1.0 where the episode truly ended. Any
+    leading axes (batch, members) pass through; actions are the last axis.
 
     >>> td_target(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([[2.0, 3.0]]), 0.5)
     tensor([2.5000])
@@ -111,148 +113,115 @@ def td_target(
 def td_loss(
     q_taken: torch.Tensor, target: torch.Tensor, loss: str = "huber", huber_delta: float = 1.0
 ) -> torch.Tensor:
-    """Mean over the batch of the loss between ``Q(s, a)`` and the (constant) TD target ``y``.
+    """Mean over the batch (the last axis) of the loss between ``Q(s, a)`` and the TD target ``y``.
 
     ``"mse"``: ``(y - Q)²``. ``"huber"``: ``½(y - Q)²`` while ``|y - Q| <= δ``, then ``δ(|y - Q| - ½δ)``:
     quadratic near zero, linear beyond, so one surprising transition cannot produce a huge step.
     """
-    return LOSSES[loss](q_taken, target, huber_delta)
+    return LOSSES[loss](q_taken, target, huber_delta).mean(dim=-1)
 
 
 def dqn_loss(
-    network: nn.Module,
-    params: dict[str, torch.Tensor],
-    target_params: dict[str, torch.Tensor],
+    params: Sequence[torch.Tensor],
+    target_params: Sequence[torch.Tensor],
     batch: Sequence[torch.Tensor],
     *,
     gamma: float,
     loss: str = "huber",
     double: bool = False,
     huber_delta: float = 1.0,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The DQN loss as a function of ``(params, batch)``: ready for ``torch.func.grad`` and ``vmap``.
+    dueling: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The DQN loss as a function of ``(params, batch)``: ``mean_i ℓ(y_i - Q(s_i, a_i))``.
 
-    ``batch`` is ``(obs, actions, rewards, next_obs, terminated)`` as tensors. Returns the loss and
-    ``Q(s, a)`` of the taken actions. No gradient flows through the target.
+    ``params`` and ``target_params`` are :class:`~rlladder.deep.networks.QNetwork` parameters
+    (see :func:`~rlladder.deep.networks.q_forward`; pass ``params`` twice to bootstrap from the
+    online network itself). ``batch`` is ``(obs, actions, rewards, next_obs, terminated)`` with a
+    leading batch axis. Returns the loss, ``Q(s, a)`` of the taken actions and all of ``Q(s, ·)``.
+    No gradient flows through the target. For M stacked networks every tensor has a leading
+    member axis and the loss is one per member; members never mix, so the gradient of
+    ``loss.sum()`` is each member's own.
     """
     obs, actions, rewards, next_obs, terminated = batch
-    call = torch.func.functional_call
-    q_taken = call(network, params, (obs,)).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-    next_q_target = call(network, target_params, (next_obs,)).detach()
-    next_q_online = call(network, params, (next_obs,)).detach() if double else None
-    y = td_target(rewards, terminated, next_q_target, gamma, next_q_online)
-    return td_loss(q_taken, y, loss, huber_delta), q_taken
+    q_values = q_forward(params, obs, dueling=dueling)
+    q_taken = q_values.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    with torch.no_grad():
+        next_q_target = q_forward(target_params, next_obs, dueling=dueling)
+        next_q_online = q_forward(params, next_obs, dueling=dueling) if double else None
+        y = td_target(rewards, terminated, next_q_target, gamma, next_q_online)
+    return td_loss(q_taken, y, loss, huber_delta), q_taken, q_values
 
 
-# ----------------------------------------------------------------------------------------------
-# The configuration.
-# ----------------------------------------------------------------------------------------------
+def update_diagnostics(
+    losses: torch.Tensor, q_taken: torch.Tensor, q_values: torch.Tensor
+) -> torch.Tensor:
+    """The loss, ``q_mean``, then the batch means of the largest and the second-largest
+    ``Q(s, ·)`` (just the largest with a single action), in one tensor (a row per member).
 
-
-def _default_epsilon() -> dict[str, Any]:
-    return {"kind": "linear", "start": 1.0, "end": 0.05, "duration": 10_000}
-
-
-@dataclass
-class DQNConfig:
-    """Every switch and knob of :class:`DQN`; the agent also takes each as a keyword argument.
-
-    Network: ``hidden_sizes`` (widths of the hidden layers), ``dueling`` (V + A head).
-    Optimisation: ``optimizer`` (adam, adamw, rmsprop, sgd), ``learning_rate`` (a number or a
-    schedule over env steps), ``loss`` (``"mse"`` or ``"huber"``, with ``huber_delta``),
-    ``max_grad_norm`` (clip the gradient's global norm; ``None`` = no clipping).
-    Data: ``replay`` (off = each update uses the latest transition alone), ``buffer_size``,
-    ``batch_size``, ``learning_starts`` (env steps before the first update), ``train_every``
-    (env steps between updates), ``gradient_steps`` (updates each time).
-    Target: ``target`` (``"none"``: bootstrap from the online network itself; ``"hard"``: copy
-    the online network every ``target_update_every`` updates; ``"soft"``: θ⁻ ← τθ + (1-τ)θ⁻ after
-    every update, with ``tau``), ``double`` (Double DQN), ``gamma``.
-    Exploration: ``epsilon`` (a number, a :class:`~rlladder.schedules.Schedule`, or a dict).
-    ``device``: ``"cpu"`` (default) or ``"cuda"``.
+    The action gap, the mean largest minus the mean runner-up, is the margin the greedy action
+    hangs on: when a network forgets, the gap and ``q_mean`` show it first.
     """
-
-    hidden_sizes: tuple[int, ...] = (120, 84)
-    dueling: bool = False
-    optimizer: str = "adam"
-    learning_rate: float | Schedule | dict[str, Any] = 1e-3
-    loss: str = "huber"
-    huber_delta: float = 1.0
-    max_grad_norm: float | None = None
-    gamma: float = 0.99
-    replay: bool = True
-    buffer_size: int = 50_000
-    batch_size: int = 128
-    learning_starts: int = 1_000
-    train_every: int = 1
-    gradient_steps: int = 1
-    target: str = "hard"
-    target_update_every: int = 500
-    tau: float = 0.005
-    double: bool = False
-    epsilon: float | Schedule | dict[str, Any] = field(default_factory=_default_epsilon)
-    device: str = "cpu"
-
-    def checked(self, owner: str = "DQN") -> DQNConfig:
-        """Validate every field (clear errors naming the field and what would work); return self."""
-        self.hidden_sizes = check_hidden_sizes(self.hidden_sizes, owner=owner)
-        if self.loss not in LOSSES:
-            raise unknown_name("loss", self.loss, LOSSES)
-        if self.optimizer not in OPTIMIZERS:
-            raise unknown_name("optimizer", self.optimizer, OPTIMIZERS)
-        if self.target not in TARGETS:
-            raise unknown_name("target", self.target, TARGETS)
-        check_range("gamma", self.gamma, 0.0, 1.0, owner=owner)
-        check_range("huber_delta", self.huber_delta, 0.0, low_inclusive=False, owner=owner)
-        check_range("tau", self.tau, 0.0, 1.0, low_inclusive=False, owner=owner)
-        if self.max_grad_norm is not None:
-            check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False, owner=owner)
-        for name in ("buffer_size", "batch_size", "train_every", "gradient_steps"):
-            check_int(name, getattr(self, name), 1, owner=owner)
-        check_int("target_update_every", self.target_update_every, 1, owner=owner)
-        check_int("learning_starts", self.learning_starts, 0, owner=owner)
-        if self.replay and self.batch_size > self.buffer_size:
-            raise ConfigError(
-                f"{owner}: batch_size={self.batch_size} is larger than buffer_size="
-                f"{self.buffer_size}; use a batch no larger than the buffer (e.g. batch_size=128, "
-                "buffer_size=50_000)"
-            )
-        as_schedule(self.epsilon, name="epsilon", owner=owner)
-        as_schedule(
-            self.learning_rate,
-            name="learning_rate",
-            high=math.inf,
-            owner=owner,
-            positive_start=True,
-        )
-        if not isinstance(self.device, str | torch.device):
-            raise ConfigError(f"{owner}: device must be 'cpu' or 'cuda', got {self.device!r}")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values only (schedules as dicts): safe for TOML, JSON and ``weights_only`` loads."""
-        out = dataclasses.asdict(self)
-        for key in ("epsilon", "learning_rate"):
-            value = getattr(self, key)
-            if isinstance(value, Schedule):
-                out[key] = value.to_dict()
-        out["hidden_sizes"] = list(self.hidden_sizes)
-        out["device"] = str(self.device)
-        return out
+    with torch.no_grad():
+        top = q_values.topk(min(2, q_values.shape[-1]), dim=-1).values.mean(dim=-2)
+        return torch.cat([losses.unsqueeze(-1), q_taken.mean(dim=-1, keepdim=True), top], dim=-1)
 
 
-_FIELDS = {f.name for f in dataclasses.fields(DQNConfig)}
+def diagnostics_row(values: Sequence[float], epsilon: float) -> dict[str, float]:
+    """What ``learn`` reports, from one member's row of :func:`update_diagnostics`."""
+    return {
+        "loss": values[0],
+        "q_mean": values[1],
+        "action_gap": values[2] - values[-1],
+        "epsilon": epsilon,
+    }
 
 
-def _resolve_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"DQN: device={str(device)!r} was asked for but CUDA is not available on this machine "
-            "(torch.cuda.is_available() is False); use device='cpu'"
-        )
-    if dev.type not in ("cpu", "cuda"):
-        raise ConfigError(f"DQN: device must be 'cpu' or 'cuda', got {str(device)!r}")
-    return dev
+def gradient_step(
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    lr: float,
+    *,
+    clip: Callable[[], object] | None = None,
+) -> None:
+    """``θ ← θ - α ∇θ loss`` (an optimizer step at learning rate ``lr``), ``clip`` first.
+
+    ``loss`` may hold one loss per member of a stack: their sum's gradient is each member's own.
+    At ``lr`` 0 (a schedule annealed to its end, as the CartPole preset's is after 70k steps)
+    the network is frozen: a step would leave every weight as it is, so none is taken.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    if lr > 0:
+        optimizer.zero_grad()
+        loss.sum().backward()
+        if clip is not None:
+            clip()
+        optimizer.step()
+
+
+def update_target(
+    target: Sequence[torch.Tensor],
+    online: Sequence[torch.Tensor],
+    config: DQNConfig,
+    updates_done: int,
+) -> None:
+    """``θ⁻ ← θ`` every ``target_update_every`` updates (hard), or ``θ⁻ ← τθ + (1-τ)θ⁻`` after
+    every update (soft, Polyak averaging)."""
+    with torch.no_grad():
+        if config.target == "hard" and updates_done % config.target_update_every == 0:
+            torch._foreach_copy_(target, online)
+        elif config.target == "soft":
+            torch._foreach_lerp_(target, online, config.tau)
+
+
+def divergence_error(loss: float, step: int, update: int, lr: float, who: str) -> DivergenceError:
+    """The error a NaN or infinite loss raises: where it happened and what to try."""
+    return DivergenceError(
+        f"{who} diverged: the loss became {loss} at env step {step} (update {update}). Likely "
+        f"causes: a learning rate too large (now {lr:g}; try 10x smaller), rewards on a large "
+        "scale (scale or clip them), or no target network / MSE loss on a hard problem (try "
+        "target='hard', loss='huber', max_grad_norm=10)"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -272,6 +241,7 @@ class DQN(Agent):
     Keyword hyperparameters override the fields of ``config`` (see :class:`DQNConfig`).
     ``learn`` returns diagnostics only on steps where it updated: ``loss``, ``q_mean`` (mean
     ``Q(s, a)`` of the batch's taken actions), ``action_gap`` and ``epsilon``.
+    Many seeds of one configuration train together through :meth:`ensemble_trainer`.
     """
 
     name = "DQN"
@@ -311,9 +281,17 @@ class DQN(Agent):
         self.target_net: QNetwork | None = None
         if cfg.target != "none":
             self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
-            self._soft_pairs = (list(self.target_net.parameters()), list(self.q_net.parameters()))
-        self._lr_varies = not isinstance(self.lr_schedule, ConstantSchedule)
-        self.optimizer = OPTIMIZERS[cfg.optimizer](self.q_net.parameters(), lr=self.lr_schedule(0))
+        self._online = list(self.q_net.parameters())
+        self._target = list(self.target_net.parameters()) if self.target_net else self._online
+        self.optimizer = make_optimizer(cfg.optimizer, self._online, self.lr_schedule(0))
+        self._clip = self._clip_gradient if cfg.max_grad_norm is not None else None
+        self._loss_options = {
+            "gamma": cfg.gamma,
+            "loss": cfg.loss,
+            "double": cfg.double,
+            "huber_delta": cfg.huber_delta,
+            "dueling": cfg.dueling,
+        }
         # Without replay the buffer holds just the latest transition.
         capacity = cfg.buffer_size if cfg.replay else 1
         self.buffer = ReplayBuffer(capacity, self.adapter.dim, rng=self.rng)
@@ -327,6 +305,18 @@ class DQN(Agent):
         them as keywords; ``config=`` is for building a DQN directly)."""
         defaults = DQNConfig()
         return {f.name: getattr(defaults, f.name) for f in dataclasses.fields(DQNConfig)}
+
+    @classmethod
+    def ensemble_trainer(cls) -> Callable[..., Any] | None:
+        """The function that trains many seeds of this class at once, number for number as solo.
+
+        :func:`rlladder.deep.ensemble.train_ensemble`, or ``None`` for a subclass that changes
+        how the agent acts or learns (the ensemble reproduces :class:`DQN`'s own methods, so such
+        a subclass trains solo). The experiments runner asks every agent class for this.
+        """
+        from rlladder.deep.ensemble import reproduces, train_ensemble
+
+        return train_ensemble if reproduces(cls) else None
 
     # -- acting -----------------------------------------------------------------------------
 
@@ -357,20 +347,14 @@ class DQN(Agent):
     # -- learning ---------------------------------------------------------------------------
 
     def learn(self, transition: Transition) -> dict[str, float]:
-        """Store the transition; every ``train_every`` steps take ``gradient_steps`` updates of
-
-        .. math:: \\theta \\leftarrow \\theta - \\alpha \\nabla_\\theta \\frac{1}{B} \\sum_i
-                  \\ell\\big(r_i + \\gamma (1 - d_i) \\max_{a'} Q(s'_i, a'; \\theta^-)
-                  - Q(s_i, a_i; \\theta)\\big)
-
-        on minibatches from the buffer (or the latest transition alone without replay), with
-        ``ℓ`` the squared or Huber loss, then update the target network ``θ⁻``.
-        """
+        """Store the transition; every ``train_every`` steps (after ``learning_starts``) take
+        ``gradient_steps`` updates on minibatches from the buffer, or on the latest transition
+        alone without replay. Returns the last update's diagnostics, or ``{}``."""
         cfg = self.config
         t, adapt = transition, self.adapter
         self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
         self.steps_done += 1
-        if self.steps_done <= cfg.learning_starts or self.steps_done % cfg.train_every:
+        if not cfg.updates_at(self.steps_done):
             return {}
         for _ in range(cfg.gradient_steps):
             batch = self.buffer.sample(cfg.batch_size) if cfg.replay else self.buffer.latest()
@@ -378,71 +362,35 @@ class DQN(Agent):
         return diagnostics
 
     def _update(self, batch: Batch) -> dict[str, float]:
-        """One gradient step on ``batch``, then the target-network update."""
-        cfg = self.config
-        obs, actions, rewards, next_obs, terminated = (
-            torch.from_numpy(a).to(self.device, non_blocking=True)
-            if self._on_cuda
-            else torch.from_numpy(a)
-            for a in batch
-        )
-        q_all = self.q_net.layers(obs)
-        q_taken = q_all.gather(1, actions.unsqueeze(1)).squeeze(1)
-        with torch.no_grad():
-            bootstrap_net = self.target_net if self.target_net is not None else self.q_net
-            next_q_target = bootstrap_net.layers(next_obs)
-            next_q_online = self.q_net.layers(next_obs) if cfg.double else None
-            y = td_target(rewards, terminated, next_q_target, cfg.gamma, next_q_online)
-        loss = td_loss(q_taken, y, cfg.loss, cfg.huber_delta)
+        """One gradient step on ``batch``, then the target update:
 
-        if self._lr_varies:
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.lr_schedule(self.steps_done)
-        # A schedule that has annealed to exactly 0 (the CartPole preset, after 70k steps) has
-        # frozen the network: a step would leave every weight as it is, so none is taken.
-        if self.optimizer.param_groups[0]["lr"] > 0:
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(self.q_net.parameters(), cfg.max_grad_norm)
-            self.optimizer.step()
+        .. math:: y_i = r_i + \\gamma (1 - d_i)\\, Q\\big(s'_i, a^*_i; \\theta^-\\big), \\quad
+                  a^*_i = \\operatorname{argmax}_{a'} Q(s'_i, a'; \\theta^-)
+                  \\ \\ (\\text{Double DQN: } \\operatorname{argmax}_{a'} Q(s'_i, a'; \\theta))
+
+        .. math:: \\theta \\leftarrow \\theta - \\alpha \\nabla_\\theta \\frac{1}{B} \\sum_i
+                  \\ell\\big(y_i - Q(s_i, a_i; \\theta)\\big)
+
+        with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network.
+        """
+        cfg = self.config
+        batch = [self._tensor(a) for a in batch]
+        loss, q_taken, q_values = dqn_loss(self._online, self._target, batch, **self._loss_options)
+        gradient_step(self.optimizer, loss, self.lr_schedule(self.steps_done), clip=self._clip)
         self.updates_done += 1
-        self._update_target()
-
-        # Diagnostics, read in one transfer. The action gap, max_a Q - second max_a Q averaged
-        # over the batch, is the margin the greedy action hangs on: when a network forgets, the
-        # gap and q_mean show it first. It is the mean of the top values minus the mean of the
-        # runners-up (with a single action both are the top value, and the gap is 0).
-        with torch.no_grad():
-            top = q_all.topk(min(2, self.n_actions), dim=1).values.mean(0)
-            values = torch.cat([loss.view(1), q_taken.mean().view(1), top]).tolist()
-        gap = values[2] - values[-1]
+        update_target(self._target, self._online, cfg, self.updates_done)
+        values = update_diagnostics(loss, q_taken, q_values).tolist()
         if not math.isfinite(values[0]):
-            raise DivergenceError(
-                f"DQN diverged: the loss became {values[0]} at env step {self.steps_done} "
-                f"(update {self.updates_done}). Likely causes: a learning rate too large "
-                f"(now {self.optimizer.param_groups[0]['lr']:g}; try 10x smaller), rewards on a "
-                "large scale (scale or clip them), or no target network / MSE loss on a hard "
-                "problem (try target='hard', loss='huber', max_grad_norm=10)"
-            )
-        return {
-            "loss": values[0],
-            "q_mean": values[1],
-            "action_gap": gap,
-            "epsilon": self.epsilon,
-        }
+            lr = self.optimizer.param_groups[0]["lr"]
+            raise divergence_error(values[0], self.steps_done, self.updates_done, lr, "DQN")
+        return diagnostics_row(values, self.epsilon)
 
-    def _update_target(self) -> None:
-        cfg = self.config
-        if self.target_net is None:
-            return
-        if cfg.target == "hard":
-            if self.updates_done % cfg.target_update_every == 0:
-                self.target_net.load_state_dict(self.q_net.state_dict())
-        else:  # soft (Polyak): θ⁻ ← τ θ + (1 - τ) θ⁻
-            with torch.no_grad():
-                target, online = self._soft_pairs
-                torch._foreach_lerp_(target, online, cfg.tau)
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(array)
+        return x.to(self.device, non_blocking=True) if self._on_cuda else x
+
+    def _clip_gradient(self) -> None:
+        nn.utils.clip_grad_norm_(self._online, self.config.max_grad_norm)
 
     # -- checkpoints ------------------------------------------------------------------------
 

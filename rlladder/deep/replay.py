@@ -14,21 +14,30 @@ transition cut by a time limit is stored as not terminated, so learning still bo
     buffer = ReplayBuffer(capacity=50_000, obs_dim=4, seed=0)
     buffer.add(obs, action, reward, next_obs, terminated)
     batch = buffer.sample(64)          # batch.obs.shape == (64, 4)
+
+:class:`StackedReplay` holds the rings of M ensemble members that add in lockstep, as arrays
+with a leading member axis: each member samples with its own generator, and each member's
+:class:`ReplayBuffer` reads and writes its row of the stack.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from rlladder.errors import ConfigError, check_int
 
-__all__ = ["ReplayBuffer", "Batch"]
+__all__ = ["ReplayBuffer", "StackedReplay", "Batch"]
+
+
+_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
 
 class Batch(NamedTuple):
-    """A minibatch of transitions as arrays with a leading batch dimension."""
+    """A minibatch of transitions as arrays with a leading batch dimension (after the member
+    axis, for a :class:`StackedReplay`)."""
 
     obs: np.ndarray  # (B, obs_dim) float32
     actions: np.ndarray  # (B,) int64
@@ -126,3 +135,93 @@ class ReplayBuffer:
         for key in ("obs", "actions", "rewards", "next_obs", "terminated"):
             getattr(self, key)[:n] = np.asarray(state[key])
         self.size, self.position = n, int(state["position"])
+
+
+class StackedReplay:
+    """The replay rings of M members that add in lockstep: arrays ``(M, capacity, ...)``.
+
+    Built from the members' own :class:`ReplayBuffer` objects (same capacity, size and ring
+    position), whose contents it takes over: from then on each member's buffer reads and writes
+    its row of the stack, so nothing is copied back. :meth:`sample` draws each member's indices
+    from that member's generator, exactly as its own :meth:`ReplayBuffer.sample` would.
+    ``rows`` are the members still training (see :meth:`release`); :meth:`sync` hands the
+    members' buffers the ring's size and position.
+    """
+
+    def __init__(self, buffers: Sequence[ReplayBuffer]) -> None:
+        first = buffers[0]
+        for b in buffers:
+            if (b.capacity, b.obs_dim, b.size, b.position) != (
+                first.capacity,
+                first.obs_dim,
+                first.size,
+                first.position,
+            ):
+                raise ConfigError(
+                    "StackedReplay needs buffers of one capacity, obs_dim, size and position "
+                    f"(members in lockstep), got {(b.capacity, b.obs_dim, b.size, b.position)} "
+                    f"and {(first.capacity, first.obs_dim, first.size, first.position)}"
+                )
+        self.buffers = list(buffers)
+        self.capacity, self.size, self.position = first.capacity, first.size, first.position
+        for name in _FIELDS:
+            stack = np.stack([getattr(b, name) for b in buffers])
+            setattr(self, name, stack)
+            for b, row in zip(buffers, stack, strict=True):
+                setattr(b, name, row)  # a view: the member's buffer is its row of the stack
+        self.rows = np.arange(len(buffers))
+        self._rngs = [b.rng for b in buffers]
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+    ) -> None:
+        """Store one transition per member still training (arrays with a leading member axis)."""
+        i, rows = self.position, self.rows
+        self.obs[rows, i] = obs
+        self.actions[rows, i] = actions
+        self.rewards[rows, i] = rewards
+        self.next_obs[rows, i] = next_obs
+        self.terminated[rows, i] = terminated
+        self.position = (i + 1) % self.capacity
+        if self.size < self.capacity:
+            self.size += 1
+
+    def sample(self, batch_size: int) -> Batch:
+        """``batch_size`` transitions per member, each member's drawn by its own generator."""
+        idx = np.stack([self._rngs[r].integers(0, self.size, size=batch_size) for r in self.rows])
+        return self._gather(idx)
+
+    def latest(self) -> Batch:
+        """Each member's most recent transition, as batches of one."""
+        last = np.full((len(self.rows), 1), (self.position - 1) % self.capacity)
+        return self._gather(last)
+
+    def _gather(self, idx: np.ndarray) -> Batch:
+        flat = (self.rows[:, None] * self.capacity + idx).ravel()  # rows of (members * capacity)
+        fields = []
+        for name in _FIELDS:
+            array = getattr(self, name)
+            tail = array.shape[2:]
+            fields.append(
+                np.take(array.reshape(-1, *tail), flat, axis=0).reshape(*idx.shape, *tail)
+            )
+        return Batch(*fields)
+
+    def sync(self) -> None:
+        """Give the members' buffers the ring's size and position (their rows already hold the
+        data)."""
+        for r in self.rows:
+            self.buffers[r].position, self.buffers[r].size = self.position, self.size
+
+    def release(self, member: int) -> None:
+        """Stop adding for ``member``: its buffer gets its own copy of its row and keeps it."""
+        buffer = self.buffers[member]
+        buffer.position, buffer.size = self.position, self.size
+        for name in _FIELDS:
+            setattr(buffer, name, getattr(self, name)[member].copy())
+        self.rows = self.rows[self.rows != member]
