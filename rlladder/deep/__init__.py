@@ -1,15 +1,18 @@
-"""Deep agents (torch): the Q-networks, the replay buffer and the DQN ladder.
+"""Deep agents (torch): the Q-networks, the replay buffer, the DQN ladder, and its ensembles.
 
 ::
 
     from rlladder.deep import DQN, DQNConfig, ReplayBuffer, QNetwork
+    from rlladder.deep import train_ensemble, train_seeds   # many seeds at once
 """
 
 from __future__ import annotations
 
-from rlladder.deep.dqn import DQN, DQNConfig, dqn_loss, td_loss, td_target
+from rlladder.deep.config import DQNConfig
+from rlladder.deep.dqn import DQN, dqn_loss, td_loss, td_target
+from rlladder.deep.ensemble import DQNEnsemble, train_ensemble, train_seeds
 from rlladder.deep.networks import DuelingHead, QNetwork
-from rlladder.deep.replay import Batch, ReplayBuffer
+from rlladder.deep.replay import Batch, ReplayBuffer, StackedReplay
 
 __all__ = [
     "DQN",
@@ -20,5 +23,9 @@ __all__ = [
     "QNetwork",
     "DuelingHead",
     "ReplayBuffer",
+    "StackedReplay",
     "Batch",
+    "train_ensemble",
+    "train_seeds",
+    "DQNEnsemble",
 ]

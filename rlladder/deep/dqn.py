@@ -371,19 +371,25 @@ class DQN(Agent):
         .. math:: \\theta \\leftarrow \\theta - \\alpha \\nabla_\\theta \\frac{1}{B} \\sum_i
                   \\ell\\big(y_i - Q(s_i, a_i; \\theta)\\big)
 
-        with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network.
+        with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network. ``learn``
+        samples the batch; the ensemble's update (:mod:`rlladder.deep.ensemble`) is this one, with
+        stacked parameters.
         """
-        cfg = self.config
         batch = [self._tensor(a) for a in batch]
         loss, q_taken, q_values = dqn_loss(self._online, self._target, batch, **self._loss_options)
         gradient_step(self.optimizer, loss, self.lr_schedule(self.steps_done), clip=self._clip)
         self.updates_done += 1
-        update_target(self._target, self._online, cfg, self.updates_done)
-        values = update_diagnostics(loss, q_taken, q_values).tolist()
+        self._update_target()
+        values = update_diagnostics(loss, q_taken, q_values).tolist()  # one transfer
         if not math.isfinite(values[0]):
             lr = self.optimizer.param_groups[0]["lr"]
             raise divergence_error(values[0], self.steps_done, self.updates_done, lr, "DQN")
         return diagnostics_row(values, self.epsilon)
+
+    def _update_target(self) -> None:
+        """``θ⁻ ← θ`` every ``target_update_every`` updates (``target="hard"``), or
+        ``θ⁻ ← τθ + (1-τ)θ⁻`` after every update (``"soft"``); nothing without a target network."""
+        update_target(self._target, self._online, self.config, self.updates_done)
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(array)

@@ -34,26 +34,31 @@ members) with the env steps done since the last call, for one progress bar over 
 Divergence raises :class:`~rlladder.errors.DivergenceError` naming the member and its seeds.
 
 **How.** The members' parameters are stacked with ``torch.func.stack_module_state`` (a leading
-member axis), and one optimizer steps the stack: its arithmetic is elementwise, so each member
-moves exactly as under an optimizer of its own. The loss is :func:`~rlladder.deep.dqn.dqn_loss`,
-the very function the solo agent's update calls, and it is written over a leading member axis:
-the solo agent is the ensemble of one. The replay rings are one
+member axis). The loss is :func:`~rlladder.deep.dqn.dqn_loss`, the very function the solo
+agent's update calls, given the stack instead of one network, and the step, the target update
+and the diagnostics are the solo update's functions too (:func:`~rlladder.deep.dqn.gradient_step`,
+:func:`~rlladder.deep.dqn.update_target`, :func:`~rlladder.deep.dqn.update_diagnostics`). One
+optimizer steps the stack, in torch's foreach implementation, whose elementwise arithmetic
+moves each member exactly as an optimizer of its own would. The replay rings are one
 :class:`~rlladder.deep.replay.StackedReplay`; each member keeps its own numpy generator (its
 epsilon draws, random actions and minibatch indices come in exactly the solo order), its own
-gradient-norm clip (from per-parameter norms, equal to ``nn.utils.clip_grad_norm_``), its own
-epsilon (an episode-unit schedule differs between members) and its own environment. Members
+gradient-norm clip (:func:`clip_member_grad_norms_`, equal to ``nn.utils.clip_grad_norm_``), its
+own epsilon (an episode-unit schedule differs between members) and its own environment. Members
 step in lockstep, so they share the env-step count, the update times and the learning rate, and
 the learning-rate freeze at 0 skips the step for all of them, as solo. With an ``episodes=``
 budget a member that has played its last episode is written back to its agent and leaves the
 stack: it changes no more.
 
-**Why not** ``vmap(functional_call(...))``. On this CPU (torch 2.13, MKL) the vmapped forward and
-gradient of a per-member loss are not bit-identical to the plain module's in several of the
-ladder's cases (the dueling head, a batch of one, a one-column layer): vmap turns a layer into a
-batched product whose kernel is not the one the single network uses. So the math is written
-once over a member axis (``baddbmm``), and the solo agent runs it with one member; the one case
-where torch special-cases a single member (a one-column product goes to a matrix-vector kernel)
-is avoided in :func:`~rlladder.deep.networks.member_linear`.
+**Why not** ``vmap(functional_call(...))``. On this CPU (torch 2.13, MKL), the vmapped forward
+pass and gradient of a per-member loss are not bit-identical to a single network's in several of
+the ladder's cases (the dueling head, a batch of one, layers of odd widths): vmap turns each
+layer into one batched product, whose sums are not the single network's. Two causes, both
+measured: MKL sums in another order when an operand or the output is not 16-byte aligned (in a
+stack, a member starts wherever the previous one ended), and torch computes very small batched
+products with a loop of its own instead of BLAS. :func:`~rlladder.deep.networks.linear` runs a
+stack's layers so that each member's products are exactly ``F.linear``'s, forwards and
+backwards. The fused optimizers are not used for a like reason: their vectorised lanes and
+their scalar tail round differently, so members laid end to end would not match.
 
 **Why a list of environments,** not a gymnasium vector env. Each member's env must be seeded,
 reset and cut exactly as ``rl.train`` does it: spaces seeded, first ``reset(seed=s)``, later
@@ -102,8 +107,9 @@ __all__ = [
     "reproduces",
 ]
 
-#: the DQN methods the ensemble replays; a subclass that overrides one of them trains solo
-_REPLAYED = ("act", "learn", "_update", "begin_episode", "end_episode", "epsilon", "_clip_gradient")
+#: the DQN methods the ensemble replays for the whole stack; a subclass that overrides one of them
+#: trains solo (the episode hooks, ``begin_episode`` and ``end_episode``, are the agents' own)
+_REPLAYED = ("act", "learn", "_update", "_update_target", "_clip_gradient", "epsilon")
 
 
 def reproduces(cls: type) -> bool:

@@ -156,7 +156,7 @@ def q_forward(
     n_hidden = (len(params) - (4 if dueling else 2)) // 2
     x = obs
     for i in range(n_hidden):
-        x = torch.relu(linear(x, params[2 * i], params[2 * i + 1]))
+        x = torch.relu_(linear(x, params[2 * i], params[2 * i + 1]))  # in place: no copy
     if not dueling:
         return linear(x, params[-2], params[-1])
     value, advantage = linear(x, params[-4], params[-3]), linear(x, params[-2], params[-1])
@@ -164,7 +164,7 @@ def q_forward(
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``x Wᵀ + b``: ``F.linear`` for one network, :class:`_StackedLinear` for a stack
+    """``x Wᵀ + b``: ``F.linear`` for one network, ``_StackedLinear`` for a stack
     (``x (M, B, in)``, ``weight (M, out, in)``, ``bias (M, out)``), whose member ``m`` is
     ``F.linear(x[m], weight[m], bias[m])`` bit for bit, forwards and backwards."""
     if weight.dim() == 2:
