@@ -46,7 +46,7 @@ __version__ = "0.1.0"
 _LAZY: dict[str, tuple[str, str | None]] = {
     # deep agents (torch)
     "DQN": ("rlladder.deep.dqn", "DQN"),
-    "DQNConfig": ("rlladder.deep.dqn", "DQNConfig"),
+    "DQNConfig": ("rlladder.deep.config", "DQNConfig"),
     "ReplayBuffer": ("rlladder.deep.replay", "ReplayBuffer"),
     "deep": ("rlladder.deep", None),
     "envs": ("rlladder.envs", None),

@@ -57,7 +57,7 @@ ALGORITHM_PAGES = {
         "dqn_loss",
         "learn",
         "sample",
-        "_update_target",
+        "update_target",
         "td_loss",
         "td_target",
         "forward",

@@ -14,7 +14,7 @@ import pytest
 import rlladder as rl
 from rlladder.cli import main
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+EXPERIMENTS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "experiments.md"
 FAST = ["--runs", "2", "--episodes", "15", "--backend", "serial", "--quiet"]
 
 
@@ -111,17 +111,17 @@ def test_steps_budget_and_process_backend(tmp_path, capsys):
     assert (results.groupby("variant")["env_step"].max() <= 300).all()
 
 
-def readme_toml() -> str:
-    text = README.read_text(encoding="utf-8")
+def page_toml() -> str:
+    text = EXPERIMENTS_PAGE.read_text(encoding="utf-8")
     section = text.split("<!-- section: experiments -->")[1].split("<!-- /section: experiments")[0]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
-    assert blocks, "the README's experiments section has no TOML example"
+    assert blocks, "docs/experiments.md's experiments section has no TOML example"
     return blocks[0]
 
 
-def test_the_readme_toml_example_runs(tmp_path, capsys):
+def test_the_experiments_page_toml_example_runs(tmp_path, capsys):
     path = tmp_path / "my_experiment.toml"
-    path.write_text(readme_toml())
+    path.write_text(page_toml())
     exp = rl.experiments.load_experiment(path)
     assert exp.name == "my-lake" and set(exp.variants) == {"Q-learning", "PS"}
     out = tmp_path / "out"
@@ -332,10 +332,11 @@ def test_run_one_part_of_a_suite(tmp_path, capsys):
     assert not (tmp_path / "cartpole").exists()
 
 
-def test_the_readme_set_examples_work(capsys):
+def test_the_experiments_page_set_examples_work(capsys):
     import shlex
 
-    section = README.read_text(encoding="utf-8").split("**Changing a hyperparameter: `--set`.**")[1]
+    text = EXPERIMENTS_PAGE.read_text(encoding="utf-8")
+    section = text.split("**Changing a hyperparameter: `--set`.**")[1]
     block = re.findall(r"```bash\n(.*?)```", section, re.S)[0]
     commands = [
         line.split("#")[0] for line in block.splitlines() if line.startswith("rlladder run")

@@ -1,5 +1,5 @@
-"""The agent interface: what a subclass must write, what it gets for free, and the README's
-"Write your own agent" example, executed so that it can never rot."""
+"""The agent interface: what a subclass must write, what it gets for free, and the "Write your
+own agent" example of the documentation's interface page, executed so that it can never rot."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gymnasium import spaces
 import rlladder as rl
 from rlladder import registry
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+INTERFACE_PAGE = Path(__file__).resolve().parents[1] / "docs" / "interface.md"
 
 
 class Coin(rl.Agent):
@@ -93,22 +93,22 @@ def test_the_docstring_minimal_agent_trains():
     assert isinstance(agent.last, rl.Transition)
 
 
-# ------------------------------------------------------------------------- the README example
-def readme_section(name: str) -> str:
-    text = README.read_text(encoding="utf-8")
+# --------------------------------------------------------------- the interface page's example
+def page_section(name: str) -> str:
+    text = INTERFACE_PAGE.read_text(encoding="utf-8")
     match = re.search(rf"<!-- section: {name} -->(.*?)<!-- /section: {name} -->", text, re.S)
-    assert match, f"README.md has no '{name}' section"
+    assert match, f"docs/interface.md has no '{name}' section"
     return match.group(1)
 
 
-def test_readme_write_your_own_agent_example_runs(monkeypatch, capsys):
+def test_the_write_your_own_agent_example_runs(monkeypatch, capsys):
     monkeypatch.setattr(registry, "_AGENTS", dict(registry._AGENTS))  # keep its name local
-    blocks = re.findall(r"```python\n(.*?)```", readme_section("own-agent"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", page_section("own-agent"), re.S)
     assert blocks, "the own-agent section has no python code block"
     code = blocks[0]
     assert 15 <= len(code.strip().splitlines()) <= 40  # a complete example, still short
-    namespace: dict = {"__name__": "readme_example"}
-    exec(compile(code, str(README), "exec"), namespace)
+    namespace: dict = {"__name__": "interface_page_example"}
+    exec(compile(code, str(INTERFACE_PAGE), "exec"), namespace)
     assert "double-q" in rl.list_agents()
     assert namespace["score"] == 1.0  # the greedy policy reaches the goal
     assert "td_error" in namespace["history"].columns

@@ -1,5 +1,5 @@
-"""Presets are data in one place (rlladder/presets/*.toml): the registry, the README's tables and
-the DQN docstring's table all come from it."""
+"""Presets are data in one place (rlladder/presets/*.toml): the registry, the tables on the
+documentation's algorithm pages and the DQN docstring's table all come from it."""
 
 from __future__ import annotations
 
@@ -57,24 +57,41 @@ def test_a_rung_keeps_its_own_switches_over_the_shared_preset():
     assert rl.preset_for("dqn", cart)["hidden_sizes"] == [128, 128]
 
 
-def test_the_readme_and_the_docstring_tables_are_generated_from_the_data():
+#: the documentation page -> the generated tables it shows
+PAGES = {
+    "docs/algorithms/q-learning.md": ("tabular-presets",),
+    "docs/algorithms/projective-simulation.md": ("tabular-presets",),
+    "docs/algorithms/dqn-ladder.md": ("dqn-rungs", "dqn-presets"),
+}
+
+
+def test_the_pages_and_the_docstring_tables_are_generated_from_the_data():
     stale = tables.update(ROOT, write=False)
     assert stale == [], (
         f"{[str(p.relative_to(ROOT)) for p in stale]} differ from rlladder/presets/*.toml: "
         "run `python -m rlladder.presets --write`"
     )
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for block in ("tabular-presets", "dqn-rungs", "dqn-presets"):
-        assert tables.render(block) in readme
+    for page, blocks in PAGES.items():
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for block in blocks:
+            assert tables.render(block) in text, f"{page} does not show the table {block}"
     assert tables.render("dqn-rungs-rst") in rl.deep.dqn.__doc__
     assert presets_main(["--check"]) == 0
 
 
 def test_retuning_is_an_edit_of_one_file_and_a_regeneration(tmp_path, monkeypatch):
-    """Change huber_delta in a copy of dqn.toml: the tables of a copied README follow."""
+    """Change huber_delta in a copy of dqn.toml: the tables of copied pages follow."""
     (tmp_path / "rlladder").mkdir()
-    readme = tmp_path / "README.md"
-    readme.write_text((ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "README.md").write_text(  # a source checkout's, without tables
+        (ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    for page in PAGES:
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / page).write_text((ROOT / page).read_text(encoding="utf-8"), encoding="utf-8")
+    ladder, lake = (
+        tmp_path / "docs/algorithms/dqn-ladder.md",
+        tmp_path / "docs/algorithms/q-learning.md",
+    )
     text = (resources.files("rlladder.presets") / "dqn.toml").read_text(encoding="utf-8")
     assert "huber_delta = 10.0\n" in text
     edited = presets._parse(
@@ -82,13 +99,14 @@ def test_retuning_is_an_edit_of_one_file_and_a_regeneration(tmp_path, monkeypatc
     )
     real = presets.load_family
     monkeypatch.setattr(tables, "load_family", lambda name: edited if name == "dqn" else real(name))
-    assert tables.update(tmp_path, write=False) == [readme]
+    assert tables.update(tmp_path, write=False) == [ladder]
     assert presets_main(["--check", "--root", str(tmp_path)]) == 1
     assert presets_main(["--write", "--root", str(tmp_path)]) == 0
-    new = readme.read_text(encoding="utf-8")
+    new = ladder.read_text(encoding="utf-8")
     assert "| `huber_delta` | `3.0` |" in new and "| `huber_delta` | `10.0` |" not in new
+    assert "| `dqn-vanilla` |" in new  # the rung table is still there
     assert tables.update(tmp_path, write=False) == []
-    assert "| `q-learning` |" in new  # the other tables are still there
+    assert "| `q-learning` |" in lake.read_text(encoding="utf-8")  # the other page, untouched
 
 
 def test_a_block_nobody_knows_is_an_error(tmp_path):

@@ -61,8 +61,8 @@ def test_q_learning_preset_reaches_the_optimum_on_slippery_frozenlake():
 
 
 def test_projective_simulation_on_slippery_frozenlake_beats_random_but_not_q_learning():
-    """PS is known to struggle here (README, "PS on slippery FrozenLake"); this pins its figure."""
+    """PS is known to struggle here (docs/studies/ps-slippery.md); this pins its figure."""
     scores = np.array([greedy_success("ps", seed) for seed in range(5)])
     # measured: mean 0.183 (seeds 0-4); a uniformly random policy: 0.013; Q-learning's preset: 0.743
     assert scores.mean() > 0.08, scores
-    assert scores.mean() < 0.70  # if PS ever gets here, update the README's study
+    assert scores.mean() < 0.70  # if PS ever gets here, update the study

@@ -8,8 +8,8 @@
 :mod:`rlladder.registry` registers every agent and preset in them when it is imported (your own
 go through :func:`rlladder.register_agent` and :func:`rlladder.register_preset`). Re-tuning a
 preset is an edit of one file, then ``python -m rlladder.presets --write``, which regenerates the
-tables in the README and in :mod:`rlladder.deep.dqn` that show the presets
-(:mod:`rlladder.presets.tables`).
+tables that show the presets, on the documentation site's algorithm pages (``docs/algorithms/``)
+and in :mod:`rlladder.deep.dqn` (:mod:`rlladder.presets.tables`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ::
 
     python -m rlladder.presets            # every table, as Markdown
-    python -m rlladder.presets --write    # rewrite them in README.md, docs/ and the docstrings
+    python -m rlladder.presets --write    # rewrite them in docs/ (README.md too) and the docstrings
     python -m rlladder.presets --check    # exit 1 if a file differs from the data
 """
 

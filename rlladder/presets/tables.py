@@ -1,7 +1,7 @@
 """The tables that show the presets, generated from the data so that they cannot drift from it.
 
-A table lives between two markers in a Markdown file (the README, a docs page) or in a module
-docstring::
+A table lives between two markers in a Markdown file (a page of the documentation site under
+``docs/``, or the README) or in a module docstring::
 
     <!-- generated: tabular-presets (python -m rlladder.presets --write) -->
     ...
@@ -35,7 +35,7 @@ _MARKER = re.compile(
 )
 
 
-# -- values, as the README writes them ---------------------------------------------------------
+# -- values, as the pages write them -----------------------------------------------------------
 def format_value(value: Any) -> str:
     """A hyperparameter value as Python would write it: ``"adam"``, ``False``, ``(128, 128)``."""
     if isinstance(value, str):
@@ -111,7 +111,7 @@ def _new_switches(agent: AgentData, family: Family) -> dict[str, Any]:
 
 # -- the tables ---------------------------------------------------------------------------------
 def tabular_presets() -> str:
-    """The README's "Presets for FrozenLake-v1": agent, environment, preset, result."""
+    """The algorithm pages' "Presets for FrozenLake-v1": agent, environment, preset, result."""
     rows = []
     for preset in load_family("tabular").presets:
         match = ", ".join(f"{k}={format_value(v)}" for k, v in preset.match.items())
@@ -129,7 +129,7 @@ def tabular_presets() -> str:
 
 
 def dqn_rungs() -> str:
-    """The README's rung table: name, what the rung adds, its switch."""
+    """The DQN ladder page's rung table: name, what the rung adds, its switch."""
     family = load_family("dqn")
     rows = [
         [f"`{a.name}`", a.adds, format_switches(_new_switches(a, family))]
@@ -160,7 +160,7 @@ def _preset_table(preset: PresetData) -> str:
 
 
 def dqn_presets() -> str:
-    """The README's DQN preset(s): one table per preset, hyperparameter, value and why."""
+    """The DQN ladder page's preset(s): one table per preset, hyperparameter, value and why."""
     parts = []
     for preset in load_family("dqn").presets:
         parts.append(
@@ -192,7 +192,7 @@ def source_files(root: Path) -> list[Path]:
     if not (root / "README.md").exists():
         raise ConfigError(
             f"no README.md in {root}: generating the preset tables needs a source checkout of "
-            "rlladder (the tables live in README.md, docs/ and the docstrings)"
+            "rlladder (the tables live in docs/, README.md and the docstrings)"
         )
     files = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
     files += sorted(p for p in (root / "rlladder").rglob("*.py") if p != Path(__file__))

@@ -17,8 +17,9 @@ start of every episode.
 
 The linear rule keeps exploring: with h-values 1, 1, 1 and 20 an agent still takes a wrong turn
 one time in eight, at every step. The softmax makes the same h-values nearly greedy, which is why
-the FrozenLake preset uses it (see the README). PS learns only from rewarded episodes, so where
-rewards are rare and luck decides them (slippery FrozenLake) it learns slowly.
+the FrozenLake preset uses it (the documentation's Projective Simulation page). PS learns only
+from rewarded episodes, so where rewards are rare and luck decides them (slippery FrozenLake) it
+learns slowly (the study ``docs/studies/ps-slippery.md``).
 
 The course notebook updates the glow when it chooses the action (``deliberate``) and h after the
 step (``learn``). Here ``act`` only chooses and ``learn`` does both updates, in the same order, so
