@@ -66,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workers", type=int, help="worker processes / Ray CPUs (default: all cores)")
     run.add_argument("--address", help="Ray cluster address (default: start a local cluster)")
+    run.add_argument(
+        "--ensemble",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train each DQN variant's runs together as batched ensembles, each run number for "
+        "number its solo run (default: on); --no-ensemble trains every run on its own",
+    )
     run.add_argument("--out", type=Path, help="results folder (default: results/NAME)")
     run.add_argument(
         "--overwrite",
@@ -407,6 +414,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 out=folder,
                 overwrite=args.overwrite,
                 progress=not args.quiet,
+                ensemble=args.ensemble,
                 return_evaluations=True,
             )
         except KeyboardInterrupt:

@@ -396,3 +396,51 @@ def test_three_members_of_the_cartpole_preset_over_20k_steps():
         solo_runs("dqn", "CartPole-v1", seeds, budget=budget),
         ensemble_runs("dqn", "CartPole-v1", seeds, budget=budget),
     )
+
+
+class GreedyProbe:
+    """A callback that notes the member's greedy Q-values of a fixed state after each episode,
+    and the history it is given at the end."""
+
+    def __init__(self):
+        self.seen: list[np.ndarray] = []
+        self.history = None
+
+    def __call__(self, record, agent):
+        self.seen.append(agent.q_values(np.array([0.01, -0.02, 0.03, 0.0], dtype=np.float32)))
+
+    def on_train_end(self, history):
+        self.history = history
+
+
+def test_member_callbacks_see_what_solo_callbacks_see():
+    hp = {**SMALL, "double": True}
+    solo_probes, member_probes = [GreedyProbe() for _ in MEMBERS], [GreedyProbe() for _ in MEMBERS]
+    for (agent_seed, env_seed), probe in zip(MEMBERS, solo_probes, strict=True):
+        env = gym.make("CartPole-v1")
+        agent = rl.make_agent("dqn", env, seed=agent_seed, **hp)
+        rl.train(agent, env, seed=env_seed, steps=STEPS, callbacks=[probe])
+    agents = [rl.make_agent("dqn", gym.make("CartPole-v1"), seed=a, **hp) for a, _ in MEMBERS]
+    envs = [gym.make("CartPole-v1") for _ in MEMBERS]
+    histories = train_ensemble(
+        agents,
+        envs,
+        seeds=[e for _, e in MEMBERS],
+        steps=STEPS,
+        callbacks=[[p] for p in member_probes],
+    )
+    for solo, member, history in zip(solo_probes, member_probes, histories, strict=True):
+        assert len(member.seen) == len(history) > 5
+        assert all(np.array_equal(a, b) for a, b in zip(solo.seen, member.seen, strict=True))
+        assert member.history is history
+        pd.testing.assert_frame_equal(member.history, solo.history)
+
+
+def test_a_member_callback_cannot_stop_the_lockstep():
+    agents = [rl.make_agent("dqn", gym.make("CartPole-v1"), seed=a, **SMALL) for a, _ in MEMBERS]
+    envs = [gym.make("CartPole-v1") for _ in MEMBERS]
+    stop = [[], [lambda record, agent: True], []]
+    with pytest.raises(ConfigError, match="member 1 .* asked to stop training"):
+        train_ensemble(agents, envs, seeds=[1, 2, 3], steps=500, callbacks=stop)
+    with pytest.raises(ConfigError, match="one list of callbacks per member"):
+        train_ensemble(agents, envs, seeds=[1, 2, 3], steps=500, callbacks=[[]])

@@ -267,6 +267,13 @@ class DQNEnsemble:
                 for group in agent.optimizer.param_groups:
                     group["lr"] = lr
 
+    def sync_network(self, row: int) -> None:
+        """Copy the stack's row ``row`` into that member's own network (``agent.q_net``), so that
+        it acts as the member does now (the rest is written back by :meth:`write_back`)."""
+        with torch.no_grad():
+            for p, stacked in zip(self.alive[row]._online, self.params, strict=True):
+                p.copy_(stacked[row])
+
     def release(self, finished: Sequence[int]) -> None:
         """Members (indices into ``agents``) that have finished: written back, out of the stack."""
         self.write_back()
@@ -386,14 +393,22 @@ def train_ensemble(
     steps: int | None = None,
     max_episode_steps: int | None = None,
     on_steps: Callable[[int], object] | None = None,
+    callbacks: Sequence[Sequence[Callable[..., Any]]] | None = None,
 ) -> list[pd.DataFrame]:
     """Train each ``agents[k]`` on ``envs[k]`` seeded with ``seeds[k]``, all at once, as
     ``rl.train(agents[k], envs[k], seed=seeds[k], episodes=..., steps=...,
-    max_episode_steps=...)`` would one by one: the same histories, the same trained agents.
+    max_episode_steps=..., callbacks=callbacks[k])`` would one by one: the same histories, the
+    same trained agents.
 
     The agents must be :class:`DQN` agents of one configuration at one env step (fresh ones
     are). ``on_steps(n)``: called every ~1000 env steps summed over the members, with the env
     steps done since its last call (their total is ``steps * len(agents)`` with ``steps=``).
+    ``callbacks[k]``: member ``k``'s ``rl.train`` callbacks, called after each of its episodes
+    with ``(record, agent)``, the agent's network then holding the member's parameters of that
+    moment (a greedy evaluation sees what solo training would show it); each one's
+    ``on_train_end(history)``, if it has one, is called at the end with the fully written-back
+    agent. A callback cannot stop one member of a lockstep ensemble: returning ``True`` is a
+    :class:`~rlladder.errors.ConfigError` (train such runs solo with ``rl.train``).
     Returns one history per member, in order.
     """
     _check_budget(episodes, steps, "train_ensemble")
@@ -410,6 +425,7 @@ def train_ensemble(
         _check_env(env, "train_ensemble")
     if max_episode_steps is not None:
         check_int("max_episode_steps", max_episode_steps, 1, owner="train_ensemble")
+    member_callbacks = _check_callbacks(callbacks, len(agents))
     labels = [
         f"member {k} (agent seed {a.seed}, env seed {s})"
         for k, (a, s) in enumerate(zip(agents, seeds, strict=True))
@@ -439,6 +455,10 @@ def train_ensemble(
                 m.obs = m.next
                 if over[row]:
                     m.end()
+                    k = ensemble.members[row]
+                    if member_callbacks[k]:
+                        ensemble.sync_network(row)
+                        _call_back(member_callbacks[k], m.rows[-1], m.agent, labels[k])
                     if episodes is not None and len(m.rows) >= episodes:
                         finished.append(ensemble.members[row])
                     elif not last:
@@ -456,7 +476,49 @@ def train_ensemble(
             ensemble.write_back()
     if on_steps is not None and pending:
         on_steps(pending)
-    return [_to_frame(m.rows) for m in members]
+    histories = [_to_frame(m.rows) for m in members]
+    for member, history in zip(member_callbacks, histories, strict=True):
+        for callback in member:
+            on_end = getattr(callback, "on_train_end", None)
+            if on_end is not None:
+                on_end(history)
+    return histories
+
+
+def _check_callbacks(
+    callbacks: Sequence[Sequence[Callable[..., Any]]] | None, members: int
+) -> list[list[Callable[..., Any]]]:
+    """One list of ``rl.train`` callbacks per member (empty lists without ``callbacks``)."""
+    if callbacks is None:
+        return [[] for _ in range(members)]
+    if isinstance(callbacks, str) or len(callbacks) != members:
+        raise ConfigError(
+            f"train_ensemble() callbacks= needs one list of callbacks per member ({members}), "
+            f"got {callbacks!r}"
+        )
+    checked = []
+    for member in callbacks:
+        member = list(member)
+        for callback in member:
+            if not callable(callback):
+                raise TypeError(
+                    f"train_ensemble() callbacks must be callables taking (record, agent), "
+                    f"got {callback!r}"
+                )
+        checked.append(member)
+    return checked
+
+
+def _call_back(
+    callbacks: list[Callable[..., Any]], record: dict[str, Any], agent: DQN, label: str
+) -> None:
+    for callback in callbacks:
+        if callback(record, agent) is True:
+            raise ConfigError(
+                f"a callback of {label} asked to stop training, which one member of an "
+                "ensemble cannot do (its members step together); train that run solo with "
+                "rl.train, or run the experiment with ensemble=False"
+            )
 
 
 def train_seeds(

@@ -4,23 +4,33 @@
 
     results = rl.run_experiment(exp, backend="process", out="results/mine")
 
-Each (variant, run) pair is one independent task: make the environment, make the agent, train,
+Each (variant, run) pair is one independent run: make the environment, make the agent, train,
 return the history (and, if the experiment evaluates, the greedy evaluations made during
 training: :mod:`~rlladder.experiments.evaluation`). Run ``r`` of every variant uses the same seed,
 so the whole DataFrame is a function of the experiment alone: the same on every backend and
 worker count. One bar shows the env steps (or episodes) done over all runs, live, with the time
 left (:mod:`~rlladder.experiments.progress`).
+
+**Ensembles.** For an agent class whose ``ensemble_trainer()`` returns a trainer (the DQN's is
+:func:`rlladder.deep.ensemble.train_ensemble`), the pending runs of each variant are trained
+together in groups, a :class:`GroupTask` each, split so that the groups keep every worker busy:
+one set of stacked networks pays the per-step overhead for all its members. A member's history
+and evaluations are its solo run's, number for number, so grouping changes no result (the tests
+hold every backend to it, ensembles on and off); a group's runs are saved as soon as it
+finishes. Agents without a trainer (tabular ones, a student's own) run one task per run.
+``ensemble=False`` runs every run on its own.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple, overload
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 import pandas as pd
@@ -39,7 +49,11 @@ __all__ = [
     "run_one",
     "run_budget",
     "progress_unit",
+    "run_group",
+    "run_task",
+    "plan_tasks",
     "RunTask",
+    "GroupTask",
     "RunResult",
     "agent_and_env_seeds",
     "eval_seed",
@@ -56,6 +70,18 @@ class RunTask:
     label: str
     run: int
     seed: int
+
+
+@dataclass(frozen=True)
+class GroupTask:
+    """Runs ``runs`` (with seeds ``seeds``) of variant ``label`` (the ``index``-th) of
+    ``experiment``, trained together by the agent class's ensemble trainer."""
+
+    experiment: Experiment
+    index: int
+    label: str
+    runs: tuple[int, ...]
+    seeds: tuple[int, ...]
 
 
 def agent_and_env_seeds(run_seed: int) -> tuple[int, int]:
@@ -151,24 +177,148 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
         env.close()
     evaluations = None if evaluator is None else evaluator.frame()
     for frame in (history, evaluations):
-        if frame is not None:
-            frame.insert(0, "variant", task.label)
-            frame.insert(1, "run", task.run)
-            frame.insert(2, "seed", task.seed)
+        _label_columns(frame, task.label, task.run, task.seed)
     return RunResult(history, evaluations)
 
 
-def _preflight(exp: Experiment) -> None:
-    """Build every variant's agent once here, so a typo fails now, not in thirty workers."""
+def _label_columns(frame: pd.DataFrame | None, label: str, run: int, seed: int) -> None:
+    if frame is not None:
+        frame.insert(0, "variant", label)
+        frame.insert(1, "run", run)
+        frame.insert(2, "seed", seed)
+
+
+def ensemble_trainer(agent: Agent) -> Callable[..., list[pd.DataFrame]] | None:
+    """The function that trains many runs of ``agent``'s class at once (the class's
+    ``ensemble_trainer()``, e.g. :func:`rlladder.deep.ensemble.train_ensemble`), or ``None``."""
+    method = getattr(type(agent), "ensemble_trainer", None)
+    return method() if callable(method) else None
+
+
+def run_group(task: GroupTask, report: Callable[[int], object] | None = None) -> list[RunResult]:
+    """Train the runs of ``task`` as one ensemble: each run's agent, environment, seeds and
+    evaluator made exactly as :func:`run_one` makes them, so each :class:`RunResult` (in the
+    order of ``task.runs``) is the one :func:`run_one` returns for that run.
+
+    ``report(n)``, if given, hears of the units done: env steps (``steps=`` budgets, about every
+    thousand) or 1 per finished member episode (``episodes=``).
+    """
+    exp = task.experiment
+    variant = exp.variants[task.label]
+    pairs = [agent_and_env_seeds(seed) for seed in task.seeds]
+    envs = [exp.make_env() for _ in task.seeds]
+    try:
+        agents = [variant.make(env, seed=a) for env, (a, _) in zip(envs, pairs, strict=True)]
+        trainer = ensemble_trainer(agents[0])
+        if trainer is None:
+            raise ConfigError(
+                f"variant {task.label!r}: {type(agents[0]).__name__} has no ensemble trainer; "
+                "run it with ensemble=False"
+            )
+        evaluators = [make_evaluator(exp, a, s) for a, s in zip(agents, task.seeds, strict=True)]
+        callbacks: list[list[Callable[..., object]]] = [
+            [] if e is None else [e] for e in evaluators
+        ]
+        on_steps = None
+        if report is not None:
+            if exp.steps is not None:
+                on_steps = report
+            else:
+                for member in callbacks:
+                    member.append(ReportEpisodes(report, "episode"))
+        with _OneTorchThread():
+            histories = trainer(
+                agents,
+                envs,
+                seeds=[e for _, e in pairs],
+                episodes=exp.episodes,
+                steps=exp.steps,
+                max_episode_steps=exp.max_episode_steps,
+                on_steps=on_steps,
+                callbacks=callbacks,
+            )
+    finally:
+        for env in envs:
+            env.close()
+    results = []
+    for run, seed, history, evaluator in zip(
+        task.runs, task.seeds, histories, evaluators, strict=True
+    ):
+        evaluations = None if evaluator is None else evaluator.frame()
+        for frame in (history, evaluations):
+            _label_columns(frame, task.label, run, seed)
+        results.append(RunResult(history, evaluations))
+    return results
+
+
+def run_task(
+    task: RunTask | GroupTask, report: Callable[[int], object] | None = None
+) -> RunResult | list[RunResult]:
+    """What a backend runs for each task: :func:`run_group` for a :class:`GroupTask`,
+    :func:`run_one` for a :class:`RunTask`."""
+    if isinstance(task, GroupTask):
+        return run_group(task, report)
+    return run_one(task, report)
+
+
+def plan_tasks(
+    exp: Experiment,
+    pending: list[tuple[str, int]],
+    grouped: set[str],
+    workers: int,
+) -> list[RunTask | GroupTask]:
+    """The tasks for the ``pending`` (variant, run) pairs of ``exp``.
+
+    The runs of a variant in ``grouped`` form :class:`GroupTask` ensembles: as few as keep
+    ``workers`` busy (``ceil(workers / grouped variants)`` per variant, at most one per run),
+    their runs split evenly and in order; a lone run stays a :class:`RunTask`. The other runs
+    are a :class:`RunTask` each. Groups come first (they are the long tasks).
+    """
+    seeds = exp.run_seeds()
+    index = {label: i for i, label in enumerate(exp.labels)}
+    by_label: dict[str, list[int]] = {}
+    for label, run in pending:
+        if label in grouped:
+            by_label.setdefault(label, []).append(run)
+    tasks: list[RunTask | GroupTask] = []
+    per_variant = math.ceil(workers / len(by_label)) if by_label else 1
+    for label, runs in by_label.items():
+        if len(runs) == 1:
+            continue
+        for chunk in np.array_split(np.array(runs), min(per_variant, len(runs))):
+            members = tuple(int(r) for r in chunk)
+            tasks.append(
+                GroupTask(exp, index[label], label, members, tuple(seeds[r] for r in members))
+            )
+    for label, run in pending:
+        if label not in grouped or len(by_label[label]) == 1:
+            tasks.append(RunTask(exp, index[label], label, run, seeds[run]))
+    return tasks
+
+
+def _task_runs(task: RunTask | GroupTask) -> list[tuple[int, int]]:
+    """(run, seed) of each run in ``task``."""
+    if isinstance(task, GroupTask):
+        return list(zip(task.runs, task.seeds, strict=True))
+    return [(task.run, task.seed)]
+
+
+def _preflight(exp: Experiment) -> set[str]:
+    """Build every variant's agent once here, so a typo fails now, not in thirty workers; the
+    labels of the variants whose agent class trains ensembles."""
     env = exp.make_env()
+    grouped = set()
     try:
         for label, variant in exp.variants.items():
             try:
-                variant.make(env, seed=0)
+                agent = variant.make(env, seed=0)
             except (ConfigError, TypeError) as error:
                 raise type(error)(f"variant {label!r}: {error}") from None
+            if ensemble_trainer(agent) is not None:
+                grouped.add(label)
     finally:
         env.close()
+    return grouped
 
 
 def _takes_progress(backend: Backend) -> bool:
@@ -180,14 +330,16 @@ def _takes_progress(backend: Backend) -> bool:
 
 
 def _count_finished(
-    runs: Iterator[tuple[RunTask, RunResult]], tasks: list[RunTask], bar: ExperimentProgress
-) -> Iterator[tuple[RunTask, RunResult]]:
-    """Pass ``runs`` on, telling ``bar`` of each finished one."""
-    position = {(task.label, task.run): i for i, task in enumerate(tasks)}
+    runs: Iterator[tuple[RunTask | GroupTask, Any]],
+    tasks: list[RunTask | GroupTask],
+    bar: ExperimentProgress,
+) -> Iterator[tuple[RunTask | GroupTask, Any]]:
+    """Pass ``runs`` on, telling ``bar`` of each finished task."""
+    position = {(task.label, _task_runs(task)[0][0]): i for i, task in enumerate(tasks)}
     with closing(runs):
         for task, result in runs:
             yield task, result
-            bar.finished(position[task.label, task.run])
+            bar.finished(position[task.label, _task_runs(task)[0][0]])
 
 
 def _as_experiment(experiment: Experiment | str | Path) -> Experiment:
@@ -218,6 +370,7 @@ def run_experiment(
     out: str | Path | None = ...,
     overwrite: bool = ...,
     progress: bool = ...,
+    ensemble: bool = ...,
     return_evaluations: Literal[False] = ...,
 ) -> pd.DataFrame: ...
 
@@ -232,6 +385,7 @@ def run_experiment(
     out: str | Path | None = ...,
     overwrite: bool = ...,
     progress: bool = ...,
+    ensemble: bool = ...,
     return_evaluations: Literal[True],
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
@@ -245,6 +399,7 @@ def run_experiment(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    ensemble: bool = True,
     return_evaluations: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run every run of every variant and return one tidy DataFrame, a row per episode.
@@ -261,6 +416,10 @@ def run_experiment(
         progress: one bar over the env steps (``steps=``) or episodes (``episodes=``) of all
             runs, moving while runs train on any backend, with the rate, the time left and the
             runs done. ``False``: no bar, and no progress channel to the workers.
+        ensemble: train the runs of each variant whose agent class has an ensemble trainer
+            (the DQN) together, in groups spread over the workers; each run's numbers are
+            exactly its solo run's, so this changes the wall time only. ``False``: every run
+            on its own.
         return_evaluations: also return the greedy evaluations (see the experiment's
             ``eval_episodes``), as ``(results, evaluations)``. For a results folder on disk,
             :func:`rl.load_evaluations` reads them.
@@ -278,28 +437,29 @@ def run_experiment(
     """
     exp = _as_experiment(experiment)
     runner = make_backend(backend, workers=workers, address=address)
-    _preflight(exp)
-    labels, seeds, spec = exp.labels, exp.run_seeds(), exp.to_dict()
+    grouped = _preflight(exp)
+    if not ensemble:
+        grouped = set()
+    labels, spec = exp.labels, exp.to_dict()
     store = ResultsStore(out) if out is not None else None
     done: set[tuple[str, int]] = set()
     if store is not None:
         store.prepare(exp, overwrite=overwrite)
         done = store.finished(spec, set_aside=True)
     pinned = exp.pinned()  # every hyperparameter explicit: workers build what spec.json records
-    tasks = [
-        RunTask(pinned, index, label, run, seeds[run])
-        for run in range(exp.runs)
-        for index, label in enumerate(labels)
-        if (label, run) not in done
+    pending = [
+        (label, run) for run in range(exp.runs) for label in labels if (label, run) not in done
     ]
+    tasks = plan_tasks(pinned, pending, grouped, runner.workers)
     histories: list[pd.DataFrame] = []
     evaluations: list[pd.DataFrame] = []
     bar = None
     if progress:
         budget = run_budget(exp)
+        sizes = [len(_task_runs(task)) for task in tasks]
         bar = ExperimentProgress(
-            [budget] * len(tasks),
-            [1] * len(tasks),
+            [budget * size for size in sizes],
+            sizes,
             unit=progress_unit(exp),
             done_units=budget * len(done),
             done_runs=len(done),
@@ -308,19 +468,21 @@ def run_experiment(
         )
     try:
         if bar is None:
-            runs = runner.map(run_one, tasks)
+            runs = runner.map(run_task, tasks)
         elif _takes_progress(runner):
-            runs = runner.map(run_one, tasks, progress=bar)
-        else:  # a Backend of its own that predates progress=: the bar moves as runs finish
-            runs = _count_finished(runner.map(run_one, tasks), tasks, bar)
+            runs = runner.map(run_task, tasks, progress=bar)
+        else:  # a Backend of its own that predates progress=: the bar moves as tasks finish
+            runs = _count_finished(runner.map(run_task, tasks), tasks, bar)
         with closing(runs):  # the backend's clean-up (workers, channel) runs before we go on
-            for task, result in runs:
-                if store is not None:
-                    store.write_run(task.index, task.label, task.run, *result)
-                else:
-                    histories.append(result.history)
-                    if result.evaluations is not None:
-                        evaluations.append(result.evaluations)
+            for task, outcome in runs:
+                results_of = outcome if isinstance(task, GroupTask) else [outcome]
+                for (run, _), result in zip(_task_runs(task), results_of, strict=True):
+                    if store is not None:
+                        store.write_run(task.index, task.label, run, *result)
+                    else:
+                        histories.append(result.history)
+                        if result.evaluations is not None:
+                            evaluations.append(result.evaluations)
     finally:
         if bar is not None:
             bar.close()
