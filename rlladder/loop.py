@@ -236,11 +236,17 @@ def train(
     finally:
         bar.close()
     history = _to_frame(rows)
+    _end_training(callbacks, history)
+    return history
+
+
+def _end_training(callbacks: Iterable[Callable[..., Any]], history: pd.DataFrame) -> None:
+    """Call ``on_train_end(history)`` on each callback that has one (an evaluator's last
+    evaluation, say), once training is over."""
     for callback in callbacks:
         on_end = getattr(callback, "on_train_end", None)
         if on_end is not None:
             on_end(history)
-    return history
 
 
 def evaluate(

@@ -96,7 +96,15 @@ from rlladder.deep.dqn import (
 from rlladder.deep.networks import q_forward
 from rlladder.deep.replay import Batch, StackedReplay
 from rlladder.errors import ConfigError, check_int
-from rlladder.loop import EpisodeLog, _check_agent, _check_budget, _check_env, _seed_env, _to_frame
+from rlladder.loop import (
+    EpisodeLog,
+    _check_agent,
+    _check_budget,
+    _check_env,
+    _end_training,
+    _seed_env,
+    _to_frame,
+)
 from rlladder.registry import make_agent
 
 __all__ = [
@@ -478,10 +486,7 @@ def train_ensemble(
         on_steps(pending)
     histories = [_to_frame(m.rows) for m in members]
     for member, history in zip(member_callbacks, histories, strict=True):
-        for callback in member:
-            on_end = getattr(callback, "on_train_end", None)
-            if on_end is not None:
-                on_end(history)
+        _end_training(member, history)
     return histories
 
 
