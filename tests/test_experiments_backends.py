@@ -109,21 +109,14 @@ def test_ray_worker_progress_reaches_the_parent_before_the_run_ends(
 ):
     """As for the process backend (tests/test_experiments_progress.py): the run waits until
     the parent's bar has moved, which only a report through the progress actor can do."""
-    from test_experiments_progress import RecordingBar
+    from test_experiments_progress import RecordingBar, marking_bar
 
     from rlladder.experiments import progress
 
     marker = tmp_path / "parent-saw-progress"
 
-    class MarkingBar(RecordingBar):
-        def update(self, n=1):
-            result = super().update(n)
-            if self.n > 0:
-                marker.touch()
-            return result
-
     monkeypatch.setattr(RecordingBar, "made", [])
-    monkeypatch.setattr(progress, "tqdm", MarkingBar)
+    monkeypatch.setattr(progress, "tqdm", marking_bar(marker))
     exp = rl.Experiment(
         env="FrozenLake-v1",
         variants={"waits": rl.Variant(WaitsForParent, marker=str(marker))},

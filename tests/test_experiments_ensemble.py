@@ -212,3 +212,8 @@ def test_cli_ensemble_flags(tmp_path, monkeypatch, capsys):
             ]
         )
         assert code == 0 and seen[-1] is expected
+
+
+def test_ensemble_takes_a_bool():
+    with pytest.raises(TypeError, match=r"ensemble=\.\.\.\) takes True .* or False .*got 'yes'"):
+        rl.run_experiment(LAKE, backend="serial", ensemble="yes", progress=False)

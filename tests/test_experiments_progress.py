@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import pickle
 from multiprocessing import shared_memory
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -55,6 +56,20 @@ class RecordingBar(std_tqdm):
     def set_postfix_str(self, s="", refresh=True):
         self.postfixes.append(s)
         return super().set_postfix_str(s, refresh=refresh)
+
+
+def marking_bar(marker: Path) -> type[RecordingBar]:
+    """A RecordingBar class that touches ``marker`` once it has shown progress: a run that waits
+    for that file proves the parent saw its progress before it finished."""
+
+    class MarkingBar(RecordingBar):
+        def update(self, n=1):
+            result = super().update(n)
+            if self.n > 0:
+                marker.touch()
+            return result
+
+    return MarkingBar
 
 
 @pytest.fixture
@@ -196,14 +211,7 @@ def test_process_worker_progress_reaches_the_parent_before_the_run_ends(
     finish having seen the marker if a report from inside the worker got through."""
     marker = tmp_path / "parent-saw-progress"
 
-    class MarkingBar(RecordingBar):
-        def update(self, n=1):
-            result = super().update(n)
-            if self.n > 0:
-                marker.touch()
-            return result
-
-    monkeypatch.setattr(progress, "tqdm", MarkingBar)
+    monkeypatch.setattr(progress, "tqdm", marking_bar(marker))
     exp = LAKE.replace(variants={"waits": rl.Variant(WaitsForParent, marker=str(marker))}, runs=1)
     results = rl.run_experiment(exp, backend=ProcessBackend(1))
     (bar,) = bars

@@ -437,6 +437,11 @@ def run_experiment(
     """
     exp = _as_experiment(experiment)
     runner = make_backend(backend, workers=workers, address=address)
+    if not isinstance(ensemble, bool):
+        raise TypeError(
+            f"run_experiment(ensemble=...) takes True (train each DQN variant's runs together, "
+            f"the default) or False (every run on its own), got {ensemble!r}"
+        )
     grouped = _preflight(exp)
     if not ensemble:
         grouped = set()
