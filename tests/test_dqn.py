@@ -31,6 +31,16 @@ def test_td_target_by_hand():
     torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 4.0, 0.5, -1.0 + 0.5 * -1.0]))
 
 
+def test_n_step_td_target_discounts_each_sample_by_its_own_gamma_power():
+    # returns already summed over k = 3, 1 and 2 steps (gamma 0.5): bootstrap with 0.5 ** k
+    rewards = torch.tensor([1.75, 0.5, -1.5])
+    terminated = torch.tensor([0.0, 1.0, 0.0])
+    next_q = torch.tensor([[2.0, 8.0], [10.0, 10.0], [-4.0, -8.0]])
+    discount = torch.tensor([0.125, 0.5, 0.25])
+    y = td_target(rewards, terminated, next_q, discount)
+    torch.testing.assert_close(y, torch.tensor([1.75 + 0.125 * 8.0, 0.5, -1.5 + 0.25 * -4.0]))
+
+
 def test_double_td_target_values_the_online_argmax_with_the_target_net():
     rewards, terminated = torch.zeros(2), torch.zeros(2)
     next_q_target = torch.tensor([[1.0, 5.0], [7.0, 2.0]])
@@ -203,6 +213,10 @@ def test_bad_input_gives_clear_errors():
     )
     # without replay the batch is the latest transition, so a big batch is no error
     rl.make_agent("dqn-vanilla", env, batch_size=512, buffer_size=100)
+    with pytest.raises(ConfigError, match="DQN: n_step must be >= 1, got 0"):
+        rl.make_agent("dqn", env, n_step=0)
+    with pytest.raises(ConfigError, match="n_step=3 needs replay=True.*or n_step=1"):
+        rl.make_agent("dqn-vanilla", env, n_step=3)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA message")

@@ -49,7 +49,9 @@ def test_dqn_learns_every_probe(probe):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("probe", [1, 2, 3, 4, 5])
-@pytest.mark.parametrize("name", ["dqn-replay", "dqn-target", "double-dqn", "dueling-dqn"])
+@pytest.mark.parametrize(
+    "name", ["dqn-replay", "dqn-target", "double-dqn", "dueling-dqn", "nstep-dqn"]
+)
 def test_every_replay_rung_learns_every_probe(name, probe):
     error, tolerance = learned_error(name, probe)
     assert error <= tolerance

@@ -143,6 +143,13 @@ CASES = {
         {"double": True, "hidden_sizes": (24, 24), "batch_size": 5},
     ),
     "frozenlake-one-hot": ("dqn", "FrozenLake-v1", {"hidden_sizes": (30,)}),
+    "n-step-3": ("nstep-dqn", "CartPole-v1", {"train_every": 2, "learning_starts": 500}),
+    "n-step-5-acrobot-double-soft": (
+        "nstep-dqn",
+        "Acrobot-v1",
+        {"n_step": 5, "double": True, "target": "soft", "hidden_sizes": (24,), "batch_size": 5},
+    ),
+    "n-step-2-frozenlake": ("nstep-dqn", "FrozenLake-v1", {"n_step": 2, "hidden_sizes": (30,)}),
     "probe-1-action": ("dqn", "rlladder/Probe1-v0", {"batch_size": 3, "hidden_sizes": (1,)}),
 }
 
@@ -154,10 +161,11 @@ def test_every_member_is_its_solo_run(case):
     assert_members_are_solo_runs(solo_runs(name, env_id, **hp), ensemble_runs(name, env_id, **hp))
 
 
-def test_members_own_loop_truncation_and_epsilon_per_step():
+@pytest.mark.parametrize("n_step", [1, 3])
+def test_members_own_loop_truncation_and_epsilon_per_step(n_step):
     budget = {"steps": STEPS, "max_episode_steps": 30}
     eps = {"kind": "linear", "start": 1.0, "end": 0.0, "duration": 1_500}
-    hp = {**SMALL, "epsilon": eps}
+    hp = {**SMALL, "epsilon": eps, "n_step": n_step}
     solo = solo_runs("dqn", "CartPole-v1", budget=budget, **hp)
     assert solo[0][1]["steps"].max() == 30  # the loop's cut, counted as truncated
     assert_members_are_solo_runs(solo, ensemble_runs("dqn", "CartPole-v1", budget=budget, **hp))
@@ -195,10 +203,12 @@ def test_one_member_is_a_solo_run():
     )
 
 
-def test_trained_members_continue_as_their_solo_runs():
+@pytest.mark.parametrize("n_step", [1, 3])
+def test_trained_members_continue_as_their_solo_runs(n_step):
     """The write-back is complete: a member trained on with rl.train (solo) continues exactly as
-    its solo run does; and an ensemble made of trained agents continues them exactly too."""
-    hp = {**SMALL, "max_grad_norm": 1.0, "target": "soft"}
+    its solo run does; and an ensemble made of trained agents continues them exactly too (with
+    n-step returns, across the episode that the first budget cut)."""
+    hp = {**SMALL, "max_grad_norm": 1.0, "target": "soft", "n_step": n_step}
     solo = solo_runs("dqn", "CartPole-v1", budget={"steps": 600}, **hp)
     members = ensemble_runs("dqn", "CartPole-v1", budget={"steps": 600}, **hp)
     # on from the ensemble, solo
@@ -286,9 +296,10 @@ def test_member_clip_is_clip_grad_norm_per_member():
     assert (norms > 10).any() and (norms < 10).any()  # both branches of the clip
 
 
-def test_stacked_replay_samples_as_each_members_buffer_would():
-    buffers = [ReplayBuffer(50, 3, seed=s) for s in range(3)]
-    twins = [ReplayBuffer(50, 3, seed=s) for s in range(3)]
+@pytest.mark.parametrize("n_step", [1, 4])
+def test_stacked_replay_samples_as_each_members_buffer_would(n_step):
+    buffers = [ReplayBuffer(50, 3, seed=s, n_step=n_step, gamma=0.9) for s in range(3)]
+    twins = [ReplayBuffer(50, 3, seed=s, n_step=n_step, gamma=0.9) for s in range(3)]
     rng = np.random.default_rng(0)
     for _ in range(20):
         t = rng.normal(size=(3, 2, 3)).astype(np.float32), rng.integers(0, 2, 3)
@@ -296,16 +307,20 @@ def test_stacked_replay_samples_as_each_members_buffer_would():
             buffers[k].add(t[0][k, 0], t[1][k], 1.0, t[0][k, 1], k == 0)
             twins[k].add(t[0][k, 0], t[1][k], 1.0, t[0][k, 1], k == 0)
     stacked = StackedReplay(buffers)
-    for _ in range(70):  # past the ring's end
+    for _ in range(70):  # past the ring's end; each member's episodes end at its own steps
         obs = rng.normal(size=(3, 3)).astype(np.float32)
-        stacked.add(obs, np.array([0, 1, 1]), np.ones(3), obs + 1, np.zeros(3))
+        rewards = rng.normal(size=3).astype(np.float32)
+        done = rng.random(3) < 0.2
+        terminated = done & (rng.random(3) < 0.5)
+        stacked.add(obs, np.array([0, 1, 1]), rewards, obs + 1, terminated, done)
         for k in range(3):
-            twins[k].add(obs[k], [0, 1, 1][k], 1.0, obs[k] + 1, False)
+            twins[k].add(obs[k], [0, 1, 1][k], rewards[k], obs[k] + 1, terminated[k], done[k])
     batch = stacked.sample(16)
-    stacked.sync()
     for k in range(3):
-        for got, want in zip(batch, twins[k].sample(16), strict=True):
-            np.testing.assert_array_equal(got[k], want)
+        want = twins[k].sample(16)
+        assert type(batch) is type(want) and len(batch) == (5 if n_step == 1 else 6)
+        for got, expected in zip(batch, want, strict=True):
+            np.testing.assert_array_equal(got[k], expected)
         assert (buffers[k].size, buffers[k].position) == (twins[k].size, twins[k].position)
         np.testing.assert_array_equal(buffers[k].obs, twins[k].obs)
 
@@ -383,6 +398,23 @@ def test_dqn_cartpole_benchmark_gives_the_same_figures_as_ensembles():
         a.pop("wall_s"), b.pop("wall_s")
         assert a == b
     assert not math.isnan(solo[0]["greedy_score"])
+
+
+def test_suite_floor_counts_each_updates_matrix_products_by_hand(monkeypatch):
+    benchmarks = Path(__file__).parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))
+    spec = importlib.util.spec_from_file_location("suite_floor", benchmarks / "suite_floor.py")
+    floor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(floor)
+    lr = {"kind": "linear", "start": 1e-3, "end": 0.0, "duration": 30}
+    env = gym.make("CartPole-v1")
+    agent = rl.make_agent(
+        "dqn", env, hidden_sizes=(8,), batch_size=4, learning_starts=10, learning_rate=lr
+    )
+    flops, updates, stepped = floor.run_flops(agent, 40)
+    # per sample: forward 4*8 + 8*2 = 48 MACs; backward 48 (weights) + 16 (inputs, not the first)
+    assert (updates, stepped) == (30, 19)  # steps 11-40 update; from step 30 the lr is 0
+    assert flops == 2 * 4 * (30 * 2 * 48 + 19 * 64)
 
 
 # -- the preset, at length (--slow) --------------------------------------------------------------

@@ -262,6 +262,27 @@ def test_the_same_hyperparameters_written_another_way_resume(tmp_path):
     )
 
 
+def test_a_knob_added_later_at_its_default_resumes_and_off_its_default_is_refused(tmp_path):
+    """A folder written before DQN had ``n_step``: its runs did what ``n_step=1`` does."""
+    dqn = {"hidden_sizes": (8,), "learning_starts": 10, "batch_size": 4}
+    exp = rl.Experiment(env="CartPole-v1", variants={"DQN": rl.Variant("dqn", **dqn)}, steps=60)
+    rl.run_experiment(exp.replace(runs=1), backend="serial", out=tmp_path, progress=False)
+    path = tmp_path / "spec.json"
+    old = json.loads(path.read_text())
+    del old["resolved"]["DQN"]["n_step"]
+    path.write_text(json.dumps(old))
+    backend = CountingBackend()
+    rl.run_experiment(exp.replace(runs=2), backend=backend, out=tmp_path, progress=False)
+    assert backend.ran == [("DQN", 1)]
+    assert json.loads(path.read_text())["resolved"]["DQN"]["n_step"] == 1
+    path.write_text(json.dumps(old))
+    three = exp.replace(variants={"DQN": rl.Variant("dqn", n_step=3, **dqn)}, runs=2)
+    with pytest.raises(
+        ConfigError, match=r"variant 'DQN': n_step \(unset\) -> 3 \(the variant's own"
+    ):
+        rl.run_experiment(three, backend="serial", out=tmp_path, progress=False)
+
+
 def test_an_old_spec_without_resolved_values_is_refused_clearly(tmp_path):
     rl.run_experiment(experiment(runs=1), backend="serial", out=tmp_path, progress=False)
     path = tmp_path / "spec.json"

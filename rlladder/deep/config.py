@@ -71,7 +71,8 @@ class DQNConfig:
     (env steps between updates), ``gradient_steps`` (updates each time).
     Target: ``target`` (``"none"``: bootstrap from the online network itself; ``"hard"``: copy
     the online network every ``target_update_every`` updates; ``"soft"``: θ⁻ ← τθ + (1-τ)θ⁻ after
-    every update, with ``tau``), ``double`` (Double DQN), ``gamma``.
+    every update, with ``tau``), ``double`` (Double DQN), ``gamma``, ``n_step`` (bootstrap after
+    ``n`` rewards instead of one; needs ``replay``).
     Exploration: ``epsilon`` (a number, a :class:`~rlladder.schedules.Schedule`, or a dict).
     ``device``: ``"cpu"`` (default) or ``"cuda"``.
     """
@@ -84,6 +85,7 @@ class DQNConfig:
     huber_delta: float = 1.0
     max_grad_norm: float | None = None
     gamma: float = 0.99
+    n_step: int = 1
     replay: bool = True
     buffer_size: int = 50_000
     batch_size: int = 128
@@ -115,6 +117,12 @@ class DQNConfig:
             check_int(name, getattr(self, name), 1, owner=owner)
         check_int("target_update_every", self.target_update_every, 1, owner=owner)
         check_int("learning_starts", self.learning_starts, 0, owner=owner)
+        check_int("n_step", self.n_step, 1, owner=owner)
+        if self.n_step > 1 and not self.replay:
+            raise ConfigError(
+                f"{owner}: n_step={self.n_step} needs replay=True (the n-step return is read off "
+                "consecutive transitions in the replay buffer); use replay=True, or n_step=1"
+            )
         if self.replay and self.batch_size > self.buffer_size:
             raise ConfigError(
                 f"{owner}: batch_size={self.batch_size} is larger than buffer_size="

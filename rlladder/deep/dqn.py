@@ -20,6 +20,7 @@ rung             idea                                                           
 ``dqn``          + the Huber loss (bounded gradients)                                   ``loss="huber"``
 ``double-dqn``   + choose ``a'`` with ``θ``, evaluate with ``θ⁻``                       ``double=True``
 ``dueling-dqn``  + a ``V(s) + A(s, a)`` network head                                    ``dueling=True``
+``nstep-dqn``    + 3-step returns, ``y = r₀ + γr₁ + γ²r₂ + γ³ max Q⁻(s₃, ·)``           ``n_step=3``
 ===============  =====================================================================  ==============================================================
 
 .. /generated: dqn-rungs-rst
@@ -60,7 +61,7 @@ from rlladder.deep.config import (
     make_optimizer,
 )
 from rlladder.deep.networks import QNetwork, q_forward
-from rlladder.deep.replay import Batch, ReplayBuffer
+from rlladder.deep.replay import Batch, NStepBatch, ReplayBuffer
 from rlladder.errors import DivergenceError, unknown_name
 from rlladder.interface import Agent, Transition
 from rlladder.schedules import as_schedule
@@ -89,14 +90,15 @@ def td_target(
     rewards: torch.Tensor,
     terminated: torch.Tensor,
     next_q_target: torch.Tensor,
-    gamma: float,
+    gamma: float | torch.Tensor,
     next_q_online: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The one-step TD target for a batch, ``y = r + γ (1 - d) Q⁻(s', a*)``.
 
     ``a* = argmax_a' Q⁻(s', a')`` (DQN), or with ``next_q_online`` given, ``argmax_a' Q(s', a')``
     (Double DQN: the online network picks the action, the target network values it, which removes
-    the max operator's upward bias). ``terminated`` is 1.0 where the episode truly ended. Any
+    the max operator's upward bias). ``terminated`` is 1.0 where the episode truly ended.
+    ``gamma`` may be a tensor of per-sample discounts (``γ^k`` of n-step returns). Any
     leading axes (batch, members) pass through; actions are the last axis.
 
     >>> td_target(torch.tensor([1.0]), torch.tensor([0.0]), torch.tensor([[2.0, 3.0]]), 0.5)
@@ -137,18 +139,22 @@ def dqn_loss(
     ``params`` and ``target_params`` are :class:`~rlladder.deep.networks.QNetwork` parameters
     (see :func:`~rlladder.deep.networks.q_forward`; pass ``params`` twice to bootstrap from the
     online network itself). ``batch`` is ``(obs, actions, rewards, next_obs, terminated)`` with a
-    leading batch axis. Returns the loss, ``Q(s, a)`` of the taken actions and all of ``Q(s, ·)``.
+    leading batch axis, and optionally a sixth tensor, ``discount``: each sample's ``γ^k`` for
+    n-step returns (``rewards`` then holds the discounted sums; see
+    :func:`~rlladder.deep.replay.n_step_returns`). Returns the loss, ``Q(s, a)`` of the taken
+    actions and all of ``Q(s, ·)``.
     No gradient flows through the target. For M stacked networks every tensor has a leading
     member axis and the loss is one per member; members never mix, so the gradient of
     ``loss.sum()`` is each member's own.
     """
-    obs, actions, rewards, next_obs, terminated = batch
+    obs, actions, rewards, next_obs, terminated, *n_step = batch
+    discount = n_step[0] if n_step else gamma  # an n-step batch's own γ^k per sample
     q_values = q_forward(params, obs, dueling=dueling)
     q_taken = q_values.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
         next_q_target = q_forward(target_params, next_obs, dueling=dueling)
         next_q_online = q_forward(params, next_obs, dueling=dueling) if double else None
-        y = td_target(rewards, terminated, next_q_target, gamma, next_q_online)
+        y = td_target(rewards, terminated, next_q_target, discount, next_q_online)
     return td_loss(q_taken, y, loss, huber_delta), q_taken, q_values
 
 
@@ -294,7 +300,9 @@ class DQN(Agent):
         }
         # Without replay the buffer holds just the latest transition.
         capacity = cfg.buffer_size if cfg.replay else 1
-        self.buffer = ReplayBuffer(capacity, self.adapter.dim, rng=self.rng)
+        self.buffer = ReplayBuffer(
+            capacity, self.adapter.dim, rng=self.rng, n_step=cfg.n_step, gamma=cfg.gamma
+        )
         self.steps_done = 0  # env steps seen by learn()
         self.episodes_done = 0
         self.updates_done = 0  # gradient steps taken
@@ -341,6 +349,10 @@ class DQN(Agent):
         with torch.inference_mode():
             return int(self.q_net.act_forward(x.unsqueeze(0)).argmax())
 
+    def begin_episode(self) -> None:
+        # the newest stored transition ended an episode, even one a step budget cut short
+        self.buffer.end_episode()
+
     def end_episode(self) -> None:
         self.episodes_done += 1
 
@@ -352,7 +364,7 @@ class DQN(Agent):
         alone without replay. Returns the last update's diagnostics, or ``{}``."""
         cfg = self.config
         t, adapt = transition, self.adapter
-        self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated)
+        self.buffer.add(adapt(t.obs), t.action, t.reward, adapt(t.next_obs), t.terminated, t.done)
         self.steps_done += 1
         if not cfg.updates_at(self.steps_done):
             return {}
@@ -361,7 +373,7 @@ class DQN(Agent):
             diagnostics = self._update(batch)
         return diagnostics
 
-    def _update(self, batch: Batch) -> dict[str, float]:
+    def _update(self, batch: Batch | NStepBatch) -> dict[str, float]:
         """One gradient step on ``batch``, then the target update:
 
         .. math:: y_i = r_i + \\gamma (1 - d_i)\\, Q\\big(s'_i, a^*_i; \\theta^-\\big), \\quad
@@ -371,8 +383,10 @@ class DQN(Agent):
         .. math:: \\theta \\leftarrow \\theta - \\alpha \\nabla_\\theta \\frac{1}{B} \\sum_i
                   \\ell\\big(y_i - Q(s_i, a_i; \\theta)\\big)
 
-        with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network. ``learn``
-        samples the batch; the ensemble's update (:mod:`rlladder.deep.ensemble`) is this one, with
+        with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network. With
+        ``n_step`` n, ``r_i`` is the discounted sum of the next ``k_i <= n`` rewards, ``s'_i`` the
+        state after them and ``γ`` becomes ``γ^{k_i}`` (:func:`~rlladder.deep.replay.n_step_returns`).
+        ``learn`` samples the batch; the ensemble's update (:mod:`rlladder.deep.ensemble`) is this one, with
         stacked parameters.
         """
         batch = [self._tensor(a) for a in batch]

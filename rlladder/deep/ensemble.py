@@ -94,7 +94,7 @@ from rlladder.deep.dqn import (
     update_target,
 )
 from rlladder.deep.networks import q_forward
-from rlladder.deep.replay import Batch, StackedReplay
+from rlladder.deep.replay import Batch, NStepBatch, StackedReplay
 from rlladder.errors import ConfigError, check_int
 from rlladder.loop import (
     EpisodeLog,
@@ -318,11 +318,13 @@ class DQNEnsemble:
         rewards: np.ndarray,
         next_obs: np.ndarray,
         terminated: np.ndarray,
+        done: np.ndarray | None = None,
     ) -> list[dict[str, float]] | None:
         """:meth:`DQN.learn` for every training member at once: store one transition each, and
-        when updates are due, update; each member's diagnostics, or ``None`` without an update."""
+        when updates are due, update; each member's diagnostics, or ``None`` without an update.
+        ``done``: where each member's episode ended (terminated or truncated)."""
         cfg = self.config
-        self.buffer.add(obs, actions, rewards, next_obs, terminated)
+        self.buffer.add(obs, actions, rewards, next_obs, terminated, done)
         alive = self.alive
         for agent in alive:
             agent.steps_done += 1
@@ -333,7 +335,7 @@ class DQNEnsemble:
             values = self._update(batch)
         return [diagnostics_row(v, agent.epsilon) for v, agent in zip(values, alive, strict=True)]
 
-    def _update(self, batch: Batch) -> list[list[float]]:
+    def _update(self, batch: Batch | NStepBatch) -> list[list[float]]:
         """:meth:`DQN._update` for the stack: the same loss, step, target update, diagnostics."""
         cfg, alive = self.config, self.alive
         lead = alive[0]
@@ -453,7 +455,12 @@ def train_ensemble(
             rewards, terminated, over = zip(*outcomes, strict=True)
             next_obs = np.stack([m.next for m in live])
             diagnostics = ensemble.learn(
-                obs, np.array(actions), np.array(rewards), next_obs, np.array(terminated)
+                obs,
+                np.array(actions),
+                np.array(rewards),
+                next_obs,
+                np.array(terminated),
+                np.array(over),
             )
             t += 1
             last = steps is not None and t >= steps

@@ -6,8 +6,15 @@ and samples minibatches uniformly from them, which decorrelates updates and reus
 
 The buffer is five preallocated numpy arrays written in a ring: :meth:`ReplayBuffer.add` is O(1)
 (it overwrites the oldest entry once full), and :meth:`ReplayBuffer.sample` is one fancy-index per
-array, with no Python loop over the batch. It stores ``terminated`` but not ``truncated``: a
-transition cut by a time limit is stored as not terminated, so learning still bootstraps from it.
+array, with no Python loop over the batch. It stores ``terminated`` (bootstrap or not) apart
+from ``done`` (the episode ended here, terminated or truncated): a transition cut by a time limit
+is stored as not terminated, so learning still bootstraps from it.
+
+**n-step returns.** A buffer made with ``n_step=n`` samples ``n``-step transitions: for a sampled
+step ``t`` it sums ``R = r_t + γ r_{t+1} + ... + γ^{k-1} r_{t+k-1}`` over the next ``k <= n``
+stored steps of the same episode (fewer where the episode ends, or at the newest transition),
+and returns the state ``s_{t+k}`` to bootstrap from, whether it is terminal, and the discount
+``γ^k`` (:func:`n_step_returns`). Values then propagate ``n`` steps per update instead of one.
 
 ::
 
@@ -29,10 +36,11 @@ import numpy as np
 
 from rlladder.errors import ConfigError, check_int
 
-__all__ = ["ReplayBuffer", "StackedReplay", "Batch"]
+__all__ = ["ReplayBuffer", "StackedReplay", "Batch", "NStepBatch", "n_step_returns"]
 
 
-_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
+_FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "done")  # what a ring stores
+_BATCH = _FIELDS[:5]  # what a one-step minibatch reads
 
 
 class Batch(NamedTuple):
@@ -46,6 +54,56 @@ class Batch(NamedTuple):
     terminated: np.ndarray  # (B,) float32: 1.0 where the episode truly ended
 
 
+class NStepBatch(NamedTuple):
+    """A minibatch of n-step transitions: :class:`Batch`'s fields, ``rewards`` holding each
+    sample's discounted n-step return and ``next_obs`` / ``terminated`` those of its last step,
+    and the discount ``γ^k`` to bootstrap with (see :func:`n_step_returns`)."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_obs: np.ndarray
+    terminated: np.ndarray
+    discount: np.ndarray  # (B,) float32
+
+
+def n_step_returns(
+    rewards: np.ndarray,
+    done: np.ndarray,
+    idx: np.ndarray,
+    *,
+    base: np.ndarray | int,
+    capacity: int,
+    newest: int,
+    n: int,
+    gamma: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The n-step return of each ring position in ``idx``: ``(R, last, discount)``.
+
+    .. math:: R_t = \\sum_{j=0}^{k-1} \\gamma^j r_{t+j}, \\qquad
+              y_t = R_t + \\gamma^k (1 - d_{t+k-1}) \\max_{a'} Q(s_{t+k}, a')
+
+    ``k`` counts up to ``n`` steps and stops after a step that ends its episode (``done``) or at
+    the ring's ``newest`` position; ``last = t + k - 1`` (mod ``capacity``) is the transition
+    whose ``next_obs`` and ``terminated`` the target uses, and ``discount`` is ``γ^k``.
+    ``rewards`` and ``done`` are flat arrays read at ``base + position`` (``base`` 0 for one
+    ring, ``row * capacity`` for the rows of a stack), so one buffer and a stack of them compute
+    the same float32 sums element by element.
+    """
+    powers = (gamma ** np.arange(n + 1)).astype(np.float32)
+    returns = rewards[base + idx]
+    last = idx
+    discount = np.full(idx.shape, powers[1], dtype=np.float32)
+    going = ~done[base + idx] & (idx != newest)
+    for j in range(1, n):
+        step = (idx + j) % capacity
+        returns = np.where(going, returns + powers[j] * rewards[base + step], returns)
+        last = np.where(going, step, last)
+        discount = np.where(going, powers[j + 1], discount)
+        going &= ~done[base + step] & (step != newest)
+    return returns, last, discount
+
+
 class ReplayBuffer:
     """A ring buffer of transitions with seeded uniform sampling.
 
@@ -53,6 +111,7 @@ class ReplayBuffer:
         capacity: how many transitions it keeps; the oldest is overwritten first.
         obs_dim: length of an observation vector.
         seed: seeds sampling (or pass ``rng``, a ``numpy.random.Generator`` to share).
+        n_step: sample n-step returns (see :func:`n_step_returns`), discounted by ``gamma``.
     """
 
     def __init__(
@@ -62,39 +121,81 @@ class ReplayBuffer:
         *,
         seed: int | None = None,
         rng: np.random.Generator | None = None,
+        n_step: int = 1,
+        gamma: float = 0.99,
     ) -> None:
         self.capacity = check_int("capacity", capacity, 1, owner="ReplayBuffer")
         self.obs_dim = check_int("obs_dim", obs_dim, 1, owner="ReplayBuffer")
+        self.n_step = check_int("n_step", n_step, 1, owner="ReplayBuffer")
+        self.gamma = float(gamma)
         self.rng = rng if rng is not None else np.random.default_rng(seed)
         self.obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
         self.next_obs = np.zeros((self.capacity, self.obs_dim), dtype=np.float32)
         self.actions = np.zeros(self.capacity, dtype=np.int64)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.terminated = np.zeros(self.capacity, dtype=np.float32)
+        self.done = np.zeros(self.capacity, dtype=bool)
         self.position = 0  # where the next transition goes
         self.size = 0
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs: Any, action: int, reward: float, next_obs: Any, terminated: bool) -> None:
-        """Store one transition, overwriting the oldest when full."""
+    def add(
+        self,
+        obs: Any,
+        action: int,
+        reward: float,
+        next_obs: Any,
+        terminated: bool,
+        done: bool | None = None,
+    ) -> None:
+        """Store one transition, overwriting the oldest when full. ``done``: the episode ended
+        with it (terminated or truncated; ``terminated`` when not given)."""
         i = self.position
         self.obs[i] = obs
         self.actions[i] = action
         self.rewards[i] = reward
         self.next_obs[i] = next_obs
         self.terminated[i] = terminated
+        self.done[i] = terminated if done is None else done
         self.position = (i + 1) % self.capacity
         if self.size < self.capacity:
             self.size += 1
 
-    def sample(self, batch_size: int) -> Batch:
-        """``batch_size`` transitions drawn uniformly with replacement."""
+    def sample(self, batch_size: int) -> Batch | NStepBatch:
+        """``batch_size`` transitions drawn uniformly with replacement (n-step ones with
+        ``n_step > 1``)."""
         if self.size == 0:
             raise ConfigError("cannot sample from an empty ReplayBuffer; add transitions first")
         idx = self.rng.integers(0, self.size, size=batch_size)
+        if self.n_step > 1:
+            newest = (self.position - 1) % self.capacity
+            returns, last, discount = n_step_returns(
+                self.rewards,
+                self.done,
+                idx,
+                base=0,
+                capacity=self.capacity,
+                newest=newest,
+                n=self.n_step,
+                gamma=self.gamma,
+            )
+            return NStepBatch(
+                self.obs[idx],
+                self.actions[idx],
+                returns,
+                self.next_obs[last],
+                self.terminated[last],
+                discount,
+            )
         return self._gather(idx)
+
+    def end_episode(self) -> None:
+        """Mark the newest transition as the end of its episode (an episode cut by a step
+        budget, so that a later n-step return never runs on into the next episode)."""
+        if self.size:
+            self.done[(self.position - 1) % self.capacity] = True
 
     def latest(self) -> Batch:
         """The most recently added transition as a batch of one (what learning without replay uses)."""
@@ -122,6 +223,7 @@ class ReplayBuffer:
             "rewards": self.rewards[:n].copy(),
             "next_obs": self.next_obs[:n].copy(),
             "terminated": self.terminated[:n].copy(),
+            "done": self.done[:n].copy(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -132,8 +234,9 @@ class ReplayBuffer:
                 f"obs_dim={state['obs_dim']}; this one has {self.capacity}, {self.obs_dim}"
             )
         n = int(state["size"])
-        for key in ("obs", "actions", "rewards", "next_obs", "terminated"):
-            getattr(self, key)[:n] = np.asarray(state[key])
+        for key in _FIELDS:
+            if key in state:  # a checkpoint from before "done" was stored: episode ends unknown
+                getattr(self, key)[:n] = np.asarray(state[key])
         self.size, self.position = n, int(state["position"])
 
 
@@ -162,7 +265,13 @@ class StackedReplay:
                     f"(members in lockstep), got {(b.capacity, b.obs_dim, b.size, b.position)} "
                     f"and {(first.capacity, first.obs_dim, first.size, first.position)}"
                 )
+            if (b.n_step, b.gamma) != (first.n_step, first.gamma):
+                raise ConfigError(
+                    "StackedReplay needs buffers of one n_step and gamma, got "
+                    f"{(b.n_step, b.gamma)} and {(first.n_step, first.gamma)}"
+                )
         self.buffers = list(buffers)
+        self.n_step, self.gamma = first.n_step, first.gamma
         self.capacity, self.size, self.position = first.capacity, first.size, first.position
         for name in _FIELDS:
             stack = np.stack([getattr(b, name) for b in buffers])
@@ -179,21 +288,46 @@ class StackedReplay:
         rewards: np.ndarray,
         next_obs: np.ndarray,
         terminated: np.ndarray,
+        done: np.ndarray | None = None,
     ) -> None:
-        """Store one transition per member still training (arrays with a leading member axis)."""
+        """Store one transition per member still training (arrays with a leading member axis);
+        ``done``: where each member's episode ended (``terminated`` when not given)."""
         i, rows = self.position, self.rows
         self.obs[rows, i] = obs
         self.actions[rows, i] = actions
         self.rewards[rows, i] = rewards
         self.next_obs[rows, i] = next_obs
         self.terminated[rows, i] = terminated
+        self.done[rows, i] = terminated if done is None else done
         self.position = (i + 1) % self.capacity
         if self.size < self.capacity:
             self.size += 1
+        self.sync()  # each member's own buffer knows its newest transition (its episode hooks)
 
-    def sample(self, batch_size: int) -> Batch:
+    def sample(self, batch_size: int) -> Batch | NStepBatch:
         """``batch_size`` transitions per member, each member's drawn by its own generator."""
         idx = np.stack([self._rngs[r].integers(0, self.size, size=batch_size) for r in self.rows])
+        if self.n_step > 1:
+            base = self.rows[:, None] * self.capacity
+            returns, last, discount = n_step_returns(
+                self.rewards.reshape(-1),
+                self.done.reshape(-1),
+                idx,
+                base=base,
+                capacity=self.capacity,
+                newest=(self.position - 1) % self.capacity,
+                n=self.n_step,
+                gamma=self.gamma,
+            )
+            take = self._take
+            return NStepBatch(
+                take("obs", idx),
+                take("actions", idx),
+                returns,
+                take("next_obs", last),
+                take("terminated", last),
+                discount,
+            )
         return self._gather(idx)
 
     def latest(self) -> Batch:
@@ -202,15 +336,14 @@ class StackedReplay:
         return self._gather(last)
 
     def _gather(self, idx: np.ndarray) -> Batch:
+        return Batch(*(self._take(name, idx) for name in _BATCH))
+
+    def _take(self, name: str, idx: np.ndarray) -> np.ndarray:
+        """Field ``name`` at ring positions ``idx`` (one row of positions per training member)."""
         flat = (self.rows[:, None] * self.capacity + idx).ravel()  # rows of (members * capacity)
-        fields = []
-        for name in _FIELDS:
-            array = getattr(self, name)
-            tail = array.shape[2:]
-            fields.append(
-                np.take(array.reshape(-1, *tail), flat, axis=0).reshape(*idx.shape, *tail)
-            )
-        return Batch(*fields)
+        array = getattr(self, name)
+        tail = array.shape[2:]
+        return np.take(array.reshape(-1, *tail), flat, axis=0).reshape(*idx.shape, *tail)
 
     def sync(self) -> None:
         """Give the members' buffers the ring's size and position (their rows already hold the

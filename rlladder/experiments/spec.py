@@ -419,6 +419,9 @@ class Experiment:
         holds, one phrase per difference (``[]``: the same experiment), for example
         ``"variant '+ Huber (DQN)': huber_delta 1.0 -> 10.0 (the preset for dqn on CartPole-v1
         changed)"``. Where a variant's own settings did not change, the phrase says what did.
+        A hyperparameter that ``spec.json`` lacks because a later rlladder added it (DQN's
+        ``n_step``, say) is no difference while it keeps its class's default, which does what the
+        version without it did.
         """
         from rlladder import __version__
 
@@ -444,6 +447,11 @@ class Experiment:
         try:
             for label, variant in self.variants.items():
                 changed = _changed_keys(then[label], now[label])
+                if changed:  # a knob a later rlladder added, at the class's default, is no change
+                    sources = variant.sources(env)
+                    changed = [
+                        k for k in changed if k in then[label] or sources.get(k) != "default"
+                    ]
                 if not changed:
                     continue
                 given_now = variant.to_dict()

@@ -193,13 +193,15 @@ def cartpole_ablation() -> Experiment:
 
 
 def cartpole_beyond() -> Experiment:
-    """Past the ladder: DQN against Double DQN and Dueling DQN (the ladder's runs and budget)."""
+    """Past the ladder: DQN against Double DQN, Dueling DQN and n-step DQN (the ladder's runs and
+    budget)."""
     return cartpole_ablation().replace(
         name="cartpole-beyond",
         variants={
             "DQN": Variant("dqn"),
             "Double DQN": Variant("double-dqn"),
             "Dueling DQN": Variant("dueling-dqn"),
+            "3-step DQN": Variant("nstep-dqn"),
         },
     )
 
@@ -299,7 +301,7 @@ register_suite(
 register_suite(
     "cartpole-beyond",
     cartpole_beyond,
-    f"DQN vs Double DQN vs Dueling DQN on CartPole; 10 runs x {CARTPOLE_STEPS:,} steps",
+    f"DQN vs Double, Dueling and 3-step DQN on CartPole; 10 runs x {CARTPOLE_STEPS:,} steps",
 )
 register_suite(
     "cartpole-forgetting",
