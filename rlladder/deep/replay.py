@@ -4,7 +4,7 @@ Learning from consecutive transitions feeds the network strongly correlated samp
 transition is used once and thrown away. A replay buffer keeps the last ``capacity`` transitions
 and samples minibatches uniformly from them, which decorrelates updates and reuses experience.
 
-The buffer is five preallocated numpy arrays written in a ring: :meth:`ReplayBuffer.add` is O(1)
+The buffer is six preallocated numpy arrays written in a ring: :meth:`ReplayBuffer.add` is O(1)
 (it overwrites the oldest entry once full), and :meth:`ReplayBuffer.sample` is one fancy-index per
 array, with no Python loop over the batch. It stores ``terminated`` (bootstrap or not) apart
 from ``done`` (the episode ended here, terminated or truncated): a transition cut by a time limit
