@@ -316,6 +316,7 @@ def test_stacked_replay_samples_as_each_members_buffer_would(n_step):
         for k in range(3):
             twins[k].add(obs[k], [0, 1, 1][k], rewards[k], obs[k] + 1, terminated[k], done[k])
     batch = stacked.sample(16)
+    stacked.sync()
     for k in range(3):
         want = twins[k].sample(16)
         assert type(batch) is type(want) and len(batch) == (5 if n_step == 1 else 6)

@@ -147,8 +147,8 @@ def dqn_loss(
     member axis and the loss is one per member; members never mix, so the gradient of
     ``loss.sum()`` is each member's own.
     """
-    obs, actions, rewards, next_obs, terminated, *n_step = batch
-    discount = n_step[0] if n_step else gamma  # an n-step batch's own γ^k per sample
+    obs, actions, rewards, next_obs, terminated, *per_sample = batch
+    discount = per_sample[0] if per_sample else gamma  # an n-step batch's own γ^k per sample
     q_values = q_forward(params, obs, dueling=dueling)
     q_taken = q_values.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
     with torch.no_grad():
@@ -385,9 +385,9 @@ class DQN(Agent):
 
         with ``ℓ`` the squared or Huber loss and ``θ⁻ = θ`` without a target network. With
         ``n_step`` n, ``r_i`` is the discounted sum of the next ``k_i <= n`` rewards, ``s'_i`` the
-        state after them and ``γ`` becomes ``γ^{k_i}`` (:func:`~rlladder.deep.replay.n_step_returns`).
-        ``learn`` samples the batch; the ensemble's update (:mod:`rlladder.deep.ensemble`) is this one, with
-        stacked parameters.
+        state after them and ``γ`` becomes ``γ^{k_i}``
+        (:func:`~rlladder.deep.replay.n_step_returns`). ``learn`` samples the batch; the
+        ensemble's update (:mod:`rlladder.deep.ensemble`) is this one, with stacked parameters.
         """
         batch = [self._tensor(a) for a in batch]
         loss, q_taken, q_values = dqn_loss(self._online, self._target, batch, **self._loss_options)

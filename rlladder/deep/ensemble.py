@@ -477,6 +477,7 @@ def train_ensemble(
                     if episodes is not None and len(m.rows) >= episodes:
                         finished.append(ensemble.members[row])
                     elif not last:
+                        ensemble.buffer.sync()  # the agent's episode hook marks its newest step
                         m.begin()
             pending += len(live)
             if on_steps is not None and t % report_every == 0:

@@ -169,27 +169,7 @@ class ReplayBuffer:
         if self.size == 0:
             raise ConfigError("cannot sample from an empty ReplayBuffer; add transitions first")
         idx = self.rng.integers(0, self.size, size=batch_size)
-        if self.n_step > 1:
-            newest = (self.position - 1) % self.capacity
-            returns, last, discount = n_step_returns(
-                self.rewards,
-                self.done,
-                idx,
-                base=0,
-                capacity=self.capacity,
-                newest=newest,
-                n=self.n_step,
-                gamma=self.gamma,
-            )
-            return NStepBatch(
-                self.obs[idx],
-                self.actions[idx],
-                returns,
-                self.next_obs[last],
-                self.terminated[last],
-                discount,
-            )
-        return self._gather(idx)
+        return _n_step_batch(self, idx, base=0) if self.n_step > 1 else self._gather(idx)
 
     def end_episode(self) -> None:
         """Mark the newest transition as the end of its episode (an episode cut by a step
@@ -202,13 +182,10 @@ class ReplayBuffer:
         return self._gather(np.array([(self.position - 1) % self.capacity]))
 
     def _gather(self, idx: np.ndarray) -> Batch:
-        return Batch(
-            self.obs[idx],
-            self.actions[idx],
-            self.rewards[idx],
-            self.next_obs[idx],
-            self.terminated[idx],
-        )
+        return Batch(*(self._take(name, idx) for name in _BATCH))
+
+    def _take(self, name: str, idx: np.ndarray) -> np.ndarray:
+        return getattr(self, name)[idx]
 
     def state_dict(self) -> dict[str, Any]:
         """The stored transitions and ring position (arrays are copied)."""
@@ -234,9 +211,10 @@ class ReplayBuffer:
                 f"obs_dim={state['obs_dim']}; this one has {self.capacity}, {self.obs_dim}"
             )
         n = int(state["size"])
-        for key in _FIELDS:
-            if key in state:  # a checkpoint from before "done" was stored: episode ends unknown
-                getattr(self, key)[:n] = np.asarray(state[key])
+        for key in _BATCH:
+            getattr(self, key)[:n] = np.asarray(state[key])
+        if "done" in state:  # absent from checkpoints written before episode ends were stored
+            self.done[:n] = np.asarray(state["done"])
         self.size, self.position = n, int(state["position"])
 
 
@@ -302,32 +280,12 @@ class StackedReplay:
         self.position = (i + 1) % self.capacity
         if self.size < self.capacity:
             self.size += 1
-        self.sync()  # each member's own buffer knows its newest transition (its episode hooks)
 
     def sample(self, batch_size: int) -> Batch | NStepBatch:
         """``batch_size`` transitions per member, each member's drawn by its own generator."""
         idx = np.stack([self._rngs[r].integers(0, self.size, size=batch_size) for r in self.rows])
         if self.n_step > 1:
-            base = self.rows[:, None] * self.capacity
-            returns, last, discount = n_step_returns(
-                self.rewards.reshape(-1),
-                self.done.reshape(-1),
-                idx,
-                base=base,
-                capacity=self.capacity,
-                newest=(self.position - 1) % self.capacity,
-                n=self.n_step,
-                gamma=self.gamma,
-            )
-            take = self._take
-            return NStepBatch(
-                take("obs", idx),
-                take("actions", idx),
-                returns,
-                take("next_obs", last),
-                take("terminated", last),
-                discount,
-            )
+            return _n_step_batch(self, idx, base=self.rows[:, None] * self.capacity)
         return self._gather(idx)
 
     def latest(self) -> Batch:
@@ -358,3 +316,29 @@ class StackedReplay:
         for name in _FIELDS:
             setattr(buffer, name, getattr(self, name)[member].copy())
         self.rows = self.rows[self.rows != member]
+
+
+def _n_step_batch(
+    ring: ReplayBuffer | StackedReplay, idx: np.ndarray, *, base: np.ndarray | int
+) -> NStepBatch:
+    """The n-step minibatch at ring positions ``idx`` of one ring or a stack of them (``base``:
+    where each row starts in the flattened arrays): :func:`n_step_returns`, then the fields."""
+    returns, last, discount = n_step_returns(
+        ring.rewards.reshape(-1),
+        ring.done.reshape(-1),
+        idx,
+        base=base,
+        capacity=ring.capacity,
+        newest=(ring.position - 1) % ring.capacity,
+        n=ring.n_step,
+        gamma=ring.gamma,
+    )
+    take = ring._take
+    return NStepBatch(
+        take("obs", idx),
+        take("actions", idx),
+        returns,
+        take("next_obs", last),
+        take("terminated", last),
+        discount,
+    )
