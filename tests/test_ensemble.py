@@ -33,6 +33,7 @@ from rlladder.deep.ensemble import (
 from rlladder.deep.networks import QNetwork, q_forward
 from rlladder.deep.replay import ReplayBuffer, StackedReplay
 from rlladder.errors import ConfigError, DivergenceError
+from rlladder.experiments.runner import ensemble_trainer
 
 #: tiny and quick; a hard target copy every 50 updates, and the CartPole preset's other values
 SMALL = {
@@ -369,11 +370,12 @@ def test_agent_classes_say_whether_they_train_as_an_ensemble():
         def act(self, obs, *, explore=True):
             return 0
 
-    assert DQN.ensemble_trainer() is train_ensemble
-    assert Tweaked.ensemble_trainer() is train_ensemble
-    assert OwnAct.ensemble_trainer() is None and not reproduces(OwnAct)
-    assert getattr(rl.QLearning, "ensemble_trainer", None) is None  # tabular agents train solo
     env = gym.make("CartPole-v1")
+    space = (env.observation_space, env.action_space)
+    assert ensemble_trainer(DQN(*space, **SMALL)) is train_ensemble
+    assert ensemble_trainer(Tweaked(*space, **SMALL)) is train_ensemble
+    assert ensemble_trainer(OwnAct(*space, **SMALL)) is None and not reproduces(OwnAct)
+    assert ensemble_trainer(rl.make_agent("q-learning", gym.make("FrozenLake-v1"))) is None  # solo
     own = [OwnAct(env.observation_space, env.action_space, seed=s, **SMALL) for s in (0, 1)]
     with pytest.raises(ConfigError, match="member 0 is OwnAct: train it solo"):
         train_ensemble(own, [gym.make("CartPole-v1") for _ in own], seeds=[0, 1], steps=10)

@@ -363,3 +363,43 @@ def test_set_values_are_toml_or_a_bare_word():
             parse_value(bad)
     assert parse_setting('a.b (c).lr="x=1"') == ("a.b (c).lr", "x=1")  # split at the first =
     assert parse_setting(" + Huber (DQN).tau = 0.01") == ("+ Huber (DQN).tau", 0.01)
+
+
+@pytest.mark.parametrize(
+    ("document", "words"),
+    [
+        ({"experiment": 5}, ["'experiment' must be an object", "got 5"]),
+        ([1, 2], ["the file must be a JSON object"]),
+        ({"rlladder_version": "0.1.0"}, ["no 'experiment' key"]),
+        ({"experiment": {"env": "FrozenLake-v1", "variants": {}, "seed": 0}}, ["no 'runs' key"]),
+        (
+            {"experiment": {"env": "FrozenLake-v1", "variants": {"a": 3}, "runs": 1, "seed": 0}},
+            ["'experiment.variants.a' must be an object with an 'agent'"],
+        ),
+        (
+            {
+                "experiment": {"env": "FrozenLake-v1", "variants": {}, "runs": "3", "seed": 0},
+            },
+            ["'experiment.runs' must be a whole number", 'got "3"'],
+        ),
+    ],
+)
+def test_a_spec_json_of_the_wrong_shape_is_one_line_naming_it(document, words, tmp_path, capsys):
+    (tmp_path / "spec.json").write_text(json.dumps(document))
+    for argv in (["plot", tmp_path], ["run", "frozenlake", "--out", tmp_path, *FAST]):
+        code, _, err = run_cli(capsys, *argv)
+        assert_clean_error(code, err, f"{tmp_path / 'spec.json'} is not a results folder's spec")
+        assert_clean_error(code, err, *words)
+        assert err.count("\n") == 1
+
+
+def test_out_naming_a_file_says_the_path_is_a_file(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    code, _, err = run_cli(capsys, "run", "frozenlake", "--out", afile, *FAST)
+    assert_clean_error(code, err, f"{afile} is a file, not a folder", "--out")
+    assert err.count("\n") == 1
+    code, _, err = run_cli(capsys, "run", "frozenlake", "--out", afile / "deeper", *FAST)
+    assert_clean_error(code, err, f"cannot make the results folder {afile / 'deeper'}")
+    assert f"{afile} is a file, not a folder" in err
+    assert afile.read_text() == "mine\n"  # untouched

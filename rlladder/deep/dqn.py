@@ -247,7 +247,8 @@ class DQN(Agent):
     Keyword hyperparameters override the fields of ``config`` (see :class:`DQNConfig`).
     ``learn`` returns diagnostics only on steps where it updated: ``loss``, ``q_mean`` (mean
     ``Q(s, a)`` of the batch's taken actions), ``action_gap`` and ``epsilon``.
-    Many seeds of one configuration train together through :meth:`ensemble_trainer`.
+    Many seeds of one configuration train together as one ensemble
+    (:func:`rlladder.deep.ensemble.train_ensemble`).
     """
 
     name = "DQN"
@@ -313,18 +314,6 @@ class DQN(Agent):
         them as keywords; ``config=`` is for building a DQN directly)."""
         defaults = DQNConfig()
         return {f.name: getattr(defaults, f.name) for f in dataclasses.fields(DQNConfig)}
-
-    @classmethod
-    def ensemble_trainer(cls) -> Callable[..., Any] | None:
-        """The function that trains many seeds of this class at once, number for number as solo.
-
-        :func:`rlladder.deep.ensemble.train_ensemble`, or ``None`` for a subclass that changes
-        how the agent acts or learns (the ensemble reproduces :class:`DQN`'s own methods, so such
-        a subclass trains solo). The experiments runner asks every agent class for this.
-        """
-        from rlladder.deep.ensemble import reproduces, train_ensemble
-
-        return train_ensemble if reproduces(cls) else None
 
     # -- acting -----------------------------------------------------------------------------
 

@@ -23,10 +23,12 @@ counters, generator and replay buffer are the solo agent's (``torch.equal``). It
 agents in place and returns their histories. tests/test_ensemble.py holds it to that for every
 switch, on CartPole, Acrobot (3 actions) and one-hot FrozenLake.
 
-**For the experiments runner.** Ask an agent class ``cls.ensemble_trainer()`` (see
-:meth:`rlladder.deep.dqn.DQN.ensemble_trainer`): it returns :func:`train_ensemble`, or ``None``
-for classes that train solo (tabular agents, a student's own, a DQN subclass that changes
-``act`` or ``learn``). Runs that share one resolved configuration (same class, same
+**For the experiments runner.** :func:`reproduces` says whether the ensemble trains a class
+exactly as its solo runs: ``True`` for :class:`~rlladder.deep.dqn.DQN` and the subclasses that
+keep its ``act`` and ``learn``, ``False`` for classes that train solo (tabular agents, a
+student's own, a DQN subclass that changes ``act`` or ``learn``). The runner asks it
+(:func:`rlladder.experiments.runner.ensemble_trainer`); the DQN does not know of the ensemble.
+Runs that share one resolved configuration (same class, same
 :class:`~rlladder.deep.config.DQNConfig`, same environment) can form one ensemble: make each
 run's agent and env exactly as for a solo run, call :func:`train_ensemble` with the runs' env
 seeds, and save each history. ``on_steps(n)`` is called every ~1000 env steps (summed over the

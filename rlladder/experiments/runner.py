@@ -11,8 +11,8 @@ so the whole DataFrame is a function of the experiment alone: the same on every 
 worker count. One bar shows the env steps (or episodes) done over all runs, live, with the time
 left (:mod:`~rlladder.experiments.progress`).
 
-**Ensembles.** For an agent class whose ``ensemble_trainer()`` returns a trainer (the DQN's is
-:func:`rlladder.deep.ensemble.train_ensemble`), the pending runs of each variant are trained
+**Ensembles.** For an agent class the ensemble reproduces (:func:`ensemble_trainer`: a DQN,
+trained by :func:`rlladder.deep.ensemble.train_ensemble`), the pending runs of each variant are trained
 together in groups, a :class:`GroupTask` each, split so that the groups keep every worker busy:
 one set of stacked networks pays the per-step overhead for all its members. A member's history
 and evaluations are its solo run's, number for number, so grouping changes no result (the tests
@@ -58,6 +58,7 @@ __all__ = [
     "agent_and_env_seeds",
     "eval_seed",
     "make_evaluator",
+    "ensemble_trainer",
 ]
 
 
@@ -189,10 +190,21 @@ def _label_columns(frame: pd.DataFrame | None, label: str, run: int, seed: int) 
 
 
 def ensemble_trainer(agent: Agent) -> Callable[..., list[pd.DataFrame]] | None:
-    """The function that trains many runs of ``agent``'s class at once (the class's
-    ``ensemble_trainer()``, e.g. :func:`rlladder.deep.ensemble.train_ensemble`), or ``None``."""
-    method = getattr(type(agent), "ensemble_trainer", None)
-    return method() if callable(method) else None
+    """The function that trains many runs of ``agent``'s class at once, or ``None``:
+    :func:`rlladder.deep.ensemble.train_ensemble` for a class the ensemble reproduces
+    (:func:`rlladder.deep.ensemble.reproduces`: :class:`~rlladder.deep.dqn.DQN`, or a subclass
+    that keeps its ``act`` and ``learn``).
+
+    The runner sits above both the agent and the ensemble, so it asks; the agent does not know
+    of the ensemble. Only a DQN can be reproduced, and a class that is no DQN does not import
+    the ensemble (and torch) to learn that.
+    """
+    cls = type(agent)
+    if not any(c.__module__ == "rlladder.deep.dqn" for c in cls.__mro__):
+        return None
+    from rlladder.deep.ensemble import reproduces, train_ensemble
+
+    return train_ensemble if reproduces(cls) else None
 
 
 def run_group(task: GroupTask, report: Callable[[int], object] | None = None) -> list[RunResult]:

@@ -60,6 +60,7 @@ __all__ = [
     "tidy_evaluations",
     "run_damage",
     "evaluation_damage",
+    "spec_shape_problem",
     "ID_COLUMNS",
     "EVAL_COLUMNS",
 ]
@@ -371,9 +372,16 @@ class ResultsStore:
         if not path.exists():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            document = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise ConfigError(f"{path} is not valid JSON ({error})") from None
+        problem = spec_shape_problem(document)
+        if problem is not None:
+            raise ConfigError(
+                f"{path} is not a results folder's spec: {problem}; restore the file rlladder "
+                f"wrote, or {_ELSEWHERE}"
+            )
+        return document
 
     def prepare(self, experiment: Any, *, overwrite: bool = False) -> None:
         """Make the folder ready for ``experiment``: new, resumable, or (``overwrite``) emptied.
@@ -389,7 +397,8 @@ class ResultsStore:
         """
         from rlladder import __version__
 
-        saved = self.read_spec()
+        _check_is_folder(self.folder)
+        saved = self.read_spec() if not overwrite else self._spec_or_none()
         if saved is not None and not overwrite:
             if "resolved" not in saved:
                 raise ConfigError(
@@ -431,6 +440,14 @@ class ResultsStore:
             "run_versions": versions,
         }
         self._write_spec()
+
+    def _spec_or_none(self) -> dict[str, Any] | None:
+        """The saved spec, or ``None`` where it is missing or unreadable (``overwrite`` replaces
+        it anyway)."""
+        try:
+            return self.read_spec()
+        except ConfigError:
+            return None
 
     def _write_spec(self) -> None:
         self._write_text(self.folder / SPEC_FILE, json.dumps(self._document, indent=2) + "\n")
@@ -603,6 +620,84 @@ class _SavedRun:
     evaluations: pd.DataFrame | None = None
     damaged: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
     missing: Path | None = None
+
+
+def _check_is_folder(folder: Path) -> None:
+    """Fail in one line where ``folder``, or the nearest of its parents that exists, is a file."""
+    for path in (folder, *folder.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = "" if path == folder else f"cannot make the results folder {folder}: "
+                raise ConfigError(
+                    f"{where}{path} is a file, not a folder; give the output (--out / out=) "
+                    "a folder's path"
+                )
+            return
+
+
+# What each top-level key of spec.json holds (the experiment table is checked key by key below)
+_SPEC_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "rlladder_version": (str, "a string"),
+    "experiment": (dict, "an object of the experiment's settings"),
+    "resolved": (dict, "an object: variant label -> its hyperparameters"),
+    "notes": (dict, "an object: variant label -> a note"),
+    "run_seeds": (list, "a list of seeds"),
+    "run_versions": (dict, "an object: variant label -> a list of versions"),
+}
+_EXPERIMENT_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "env": (str, "a string"),
+    "env_kwargs": (dict, "an object"),
+    "variants": (dict, "an object: variant label -> its table"),
+    "runs": (int, "a whole number"),
+    "seed": (int, "a whole number"),
+    "episodes": (int, "a whole number or null"),
+    "steps": (int, "a whole number or null"),
+    "max_episode_steps": (int, "a whole number or null"),
+    "threshold": ((int, float), "a number or null"),
+    "eval_every": (int, "a whole number or null"),
+    "eval_episodes": (int, "a whole number or null"),
+    "name": (str, "a string or null"),
+}
+_REQUIRED = {"experiment": ("env", "variants", "runs", "seed")}
+
+
+def spec_shape_problem(document: Any) -> str | None:
+    """What is wrong with the shape of a parsed ``spec.json`` (valid JSON, wrong content), in a
+    few words naming the key, or ``None`` where it has the shape rlladder writes."""
+
+    def wrong(where: str, value: Any, text: str) -> str:
+        shown = json.dumps(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return f"{where} must be {text}, got {shown}"
+
+    if not isinstance(document, dict):
+        return wrong("the file", document, "a JSON object")
+    if "experiment" not in document:
+        return "it has no 'experiment' key"
+    for key, (kind, text) in _SPEC_SHAPES.items():
+        if key in document and not isinstance(document[key], kind):
+            return wrong(repr(key), document[key], text)
+    experiment = document["experiment"]
+    for key in _REQUIRED["experiment"]:
+        if key not in experiment:
+            return f"'experiment' has no {key!r} key"
+    for key, (kind, text) in _EXPERIMENT_SHAPES.items():
+        value = experiment.get(key)
+        optional = key not in _REQUIRED["experiment"] and key != "env_kwargs"
+        if (value is None and optional) or key not in experiment:
+            continue
+        if isinstance(value, bool) or not isinstance(value, kind):
+            return wrong(f"'experiment.{key}'", value, text)
+    for label, table in experiment["variants"].items():
+        if not (isinstance(table, dict) and isinstance(table.get("agent"), str)):
+            return wrong(f"'experiment.variants.{label}'", table, "an object with an 'agent'")
+    for label, table in document.get("resolved", {}).items():
+        if not isinstance(table, dict):
+            return wrong(f"'resolved.{label}'", table, "an object of hyperparameters")
+    for label, versions in document.get("run_versions", {}).items():
+        if not isinstance(versions, list):
+            return wrong(f"'run_versions.{label}'", versions, "a list of versions")
+    return None
 
 
 def _set_aside(path: Path) -> Path:
