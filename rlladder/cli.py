@@ -178,15 +178,16 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _warnings_as_lines() -> Iterator[None]:
-    """Print rlladder's warnings about results files as one line each, ``rlladder: warning: ...``."""
-    from rlladder.experiments.store import DamagedRunWarning
+    """Print rlladder's warnings (damaged results files, untuned hyperparameters, code that
+    cannot be checked) as one line each, ``rlladder: warning: ...``."""
+    from rlladder.errors import RLLadderWarning
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always", DamagedRunWarning)
+        warnings.simplefilter("always", RLLadderWarning)
         show = warnings.showwarning
 
         def line(message: Any, category: type[Warning], *rest: Any, **kwargs: Any) -> None:
-            if issubclass(category, DamagedRunWarning):
+            if issubclass(category, RLLadderWarning):
                 print(f"rlladder: warning: {message}", file=sys.stderr, flush=True)
             else:
                 show(message, category, *rest, **kwargs)

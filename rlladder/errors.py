@@ -1,4 +1,4 @@
-"""The errors rlladder raises, and the small checks that raise them.
+"""The errors (and warnings) rlladder raises, and the small checks that raise them.
 
 Every error a user can trigger names what was wrong and what would work. They all derive from
 ``ValueError`` (or ``TypeError`` for wrong spaces), so ``except ValueError`` keeps working.
@@ -34,6 +34,21 @@ class DivergenceError(RLLadderError, FloatingPointError):
 
 class CheckpointError(RLLadderError, ValueError):
     """A file is not an rlladder checkpoint of the agent asked for, or cannot be restored."""
+
+
+class RLLadderWarning(UserWarning):
+    """Base class of every warning rlladder gives on purpose (the CLI prints each as one line,
+    ``rlladder: warning: ...``)."""
+
+
+class UntunedWarning(RLLadderWarning):
+    """An agent gets hyperparameters that were not tuned for its environment: no preset exists
+    for it, or the preset was tuned on other environment settings."""
+
+
+class UncheckedCodeWarning(RLLadderWarning):
+    """A results folder cannot check your own code: its source was not found, or saved runs were
+    made before rlladder recorded it."""
 
 
 def _plural(noun: str) -> str:

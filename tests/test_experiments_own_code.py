@@ -8,6 +8,7 @@ their results to files, which the test compares with the serial backend's.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -150,3 +151,38 @@ def test_a_notebook_runs_its_own_agent(tmp_path, backend, monkeypatch):
     if backend == "process":
         assert set(pd.read_pickle(tmp_path / "fixed1.pkl")["action"]) == {1.0}
         assert set(pd.read_pickle(tmp_path / "fixed2.pkl")["action"]) == {2.0}
+
+
+def test_a_notebook_class_is_fingerprinted_by_its_cell(tmp_path, monkeypatch):
+    """In a real kernel, a class has no module file; its fingerprint is its cell's source, and a
+    results folder records it (tests/test_experiments_fingerprints.py holds the rest)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    check = textwrap.dedent("""
+        import json
+        from rlladder.experiments.fingerprints import fingerprint
+
+        found = fingerprint(Greedy0)
+        rl.run_experiment(experiment, backend="serial", out="results", progress=False)
+        prints = json.load(open("results/spec.json"))["fingerprints"]
+        json.dump({"where": found.where, "digest": found.digest, "spec": prints},
+                  open("found.json", "w"))
+    """)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in (OWN_CODE, check)]
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    found = json.loads((tmp_path / "found.json").read_text())
+    assert found["where"].startswith("the cell ") and found["digest"]
+    cell = found["digest"]  # the class and the env factory share one cell
+    mine = {"__main__:Greedy0": cell, "__main__:make_lake": cell}
+    lake = {"__main__:make_lake": cell}  # Q-learning is rlladder's; the env factory is yours
+    assert found["spec"] == {
+        "class": [mine] * 3,
+        "registered name": [mine] * 3,
+        "Q-learning": [lake] * 3,
+    }

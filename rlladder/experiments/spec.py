@@ -150,6 +150,14 @@ class Variant:
         return self.agent
 
     @property
+    def agent_code(self) -> type[Agent] | Callable[..., Agent]:
+        """The class (a registry name resolved) or factory function that builds this variant's
+        agent: the code a results folder fingerprints when it is yours
+        (:mod:`~rlladder.experiments.fingerprints`)."""
+        target = self._target()
+        return _agent_class(target) if isinstance(target, str) else target
+
+    @property
     def is_factory(self) -> bool:
         """Whether the agent is a factory function: only the keyword arguments it is given are
         known, not the defaults it fills in itself."""
@@ -198,9 +206,7 @@ class Variant:
         that process's registry holds."""
         if self.is_factory:
             return self
-        target = self._target()
-        cls = target if not isinstance(target, str) else _agent_class(target)
-        return Variant(cls, **self.hyperparameters_for(env))
+        return Variant(self.agent_code, **self.hyperparameters_for(env))
 
     def make(self, env: gym.Env, seed: int) -> Agent:
         """Build this variant's agent for ``env``, seeded."""

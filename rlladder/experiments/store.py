@@ -4,7 +4,8 @@
 
     results/frozenlake/
       spec.json                     the experiment as written, each variant's resolved
-                                    hyperparameters, run seeds, and which version wrote each run
+                                    hyperparameters, run seeds, which version wrote each run,
+                                    and a fingerprint of your own code per run
       runs/00-q-learning-run0000.csv  one file per finished (variant, run), written atomically
       runs/00-q-learning-run0000.eval.csv  its greedy evaluations (if the experiment asks for them)
       runs/01-ps-run0000.csv
@@ -45,8 +46,9 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
-from rlladder.errors import ConfigError
+from rlladder.errors import ConfigError, RLLadderWarning, UncheckedCodeWarning
 from rlladder.experiments.evaluation import EVAL_COLUMNS, evaluation_moments
+from rlladder.experiments.fingerprints import code_changes, experiment_code, unchecked_runs
 from rlladder.experiments.spec import run_seeds
 
 __all__ = [
@@ -77,7 +79,7 @@ EVAL_SUFFIX = ".eval.csv"
 DAMAGED_SUFFIX = ".damaged"
 
 
-class DamagedRunWarning(UserWarning):
+class DamagedRunWarning(RLLadderWarning):
     """A file of a results folder is damaged (or missing) and was left out of what was read."""
 
 
@@ -364,6 +366,8 @@ class ResultsStore:
         self.folder = Path(folder)
         self.runs_dir = self.folder / RUNS_DIR
         self._document: dict[str, Any] | None = None  # the spec, once prepare() has written it
+        self._code: dict[str, dict[str, str | None]] = {}  # label -> your code's fingerprints
+        self._unchecked: set[str] = set()  # the code said to be unchecked (said once)
 
     # -- the spec ------------------------------------------------------------------------------
     def read_spec(self) -> dict[str, Any] | None:
@@ -387,17 +391,32 @@ class ResultsStore:
         """Make the folder ready for ``experiment``: new, resumable, or (``overwrite``) emptied.
 
         A folder resumes only if its ``spec.json`` records the same experiment, variant by
-        variant the same resolved hyperparameters (:meth:`~rlladder.Experiment.identity`); the
-        rlladder version may differ (each run records the version that wrote it).
+        variant the same resolved hyperparameters (:meth:`~rlladder.Experiment.identity`), and
+        its saved runs used the same code of yours (each run records a fingerprint of it:
+        :mod:`~rlladder.experiments.fingerprints`); the rlladder version may differ (each run
+        records the version that wrote it). Code whose source cannot be found, and saved runs
+        without a fingerprint, cannot be checked: an :class:`~rlladder.errors.UncheckedCodeWarning`
+        says so in one line, and the resume goes on.
 
         Raises:
-            ConfigError: the folder holds results of a different experiment, or its
-                ``spec.json`` predates resolved hyperparameters, and not ``overwrite``; the
-                message names what changed.
+            ConfigError: the folder holds results of a different experiment, or of other code
+                of yours, or its ``spec.json`` predates resolved hyperparameters, and not
+                ``overwrite``; the message names what changed.
         """
         from rlladder import __version__
 
         _check_is_folder(self.folder)
+        code = experiment_code(experiment)
+        for prints in code.values():
+            for each in prints.values():
+                if each.digest is None and each.name not in self._unchecked:
+                    self._unchecked.add(each.name)
+                    warnings.warn(
+                        f"{each.where}: a resume of {self.folder} cannot check that its runs "
+                        f"used the same {each.name}",
+                        UncheckedCodeWarning,
+                        stacklevel=3,
+                    )
         saved = self.read_spec() if not overwrite else self._spec_or_none()
         if saved is not None and not overwrite:
             if "resolved" not in saved:
@@ -413,19 +432,32 @@ class ResultsStore:
                     f"{self.folder} holds results of a different experiment: "
                     f"{'; '.join(changes)}; {_ELSEWHERE}"
                 )
+            recorded = saved.get("fingerprints", {})
+            finished = self._saved_runs(experiment, saved)
+            changes = code_changes(recorded, code, finished)
+            if changes:
+                raise ConfigError(
+                    f"{self.folder} holds runs of other code: {'; '.join(changes)}; undo the "
+                    f"change to resume, or {_ELSEWHERE}"
+                )
+            unchecked = unchecked_runs(recorded, code, finished)
+            if unchecked:
+                warnings.warn(
+                    f"{self.folder}: {'; '.join(unchecked)}: saved without a fingerprint of the "
+                    "source (before rlladder recorded it, or no source was found), so not "
+                    "checked against the code of today",
+                    UncheckedCodeWarning,
+                    stacklevel=3,
+                )
         if overwrite:
             self.clear()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        then = (saved or {}).get("run_versions", {}) if not overwrite else {}
-        labels = experiment.labels
-        versions: dict[str, list[str | None]] = {}
-        for i, label in enumerate(labels):
-            old = list(then.get(label, []))
-            count = max(experiment.runs, len(old))
-            old += [None] * (count - len(old))
-            versions[label] = [
-                old[run] if self.run_path(i, label, run).exists() else None for run in range(count)
-            ]
+        kept = self._saved_runs(experiment, saved) if not overwrite else {}
+        then = (saved or {}) if not overwrite else {}
+        versions = _per_run(then.get("run_versions", {}), kept, experiment)
+        self._code = {label: {n: p.digest for n, p in c.items()} for label, c in code.items()}
+        fingerprints = _per_run(then.get("fingerprints", {}), kept, experiment)
+        fingerprints = {label: fingerprints[label] for label in code}
         notes = {
             label: "a factory function: only the keyword arguments it was given are known"
             for label, variant in experiment.variants.items()
@@ -438,8 +470,22 @@ class ResultsStore:
             **({"notes": notes} if notes else {}),
             "run_seeds": experiment.run_seeds(),
             "run_versions": versions,
+            **({"fingerprints": fingerprints} if fingerprints else {}),
         }
         self._write_spec()
+
+    def _saved_runs(self, experiment: Any, saved: Mapping[str, Any] | None) -> dict[str, list[int]]:
+        """label -> the runs whose training CSV is here (of ``experiment``'s runs, or more where
+        the folder holds more)."""
+        recorded = (saved or {}).get("run_versions", {})
+        return {
+            label: [
+                run
+                for run in range(max(experiment.runs, len(recorded.get(label, []))))
+                if self.run_path(i, label, run).exists()
+            ]
+            for i, label in enumerate(experiment.labels)
+        }
 
     def _spec_or_none(self) -> dict[str, Any] | None:
         """The saved spec, or ``None`` where it is missing or unreadable (``overwrite`` replaces
@@ -552,10 +598,10 @@ class ResultsStore:
             self._write_text(self.eval_path(index, label, run), evaluations.to_csv(index=False))
         path = self.run_path(index, label, run)
         self._write_text(path, frame.to_csv(index=False))
-        if self._document is not None:  # which version wrote this run, beside the spec
-            versions = self._document["run_versions"].setdefault(label, [])
-            versions += [None] * (run + 1 - len(versions))
-            versions[run] = __version__
+        if self._document is not None:  # which version and code wrote this run, beside the spec
+            _set_run(self._document["run_versions"], label, run, __version__)
+            if label in self._code:
+                _set_run(self._document["fingerprints"], label, run, self._code[label])
             self._write_spec()
         return path
 
@@ -622,6 +668,27 @@ class _SavedRun:
     missing: Path | None = None
 
 
+def _per_run(
+    then: Mapping[str, list[Any]], kept: Mapping[str, list[int]], experiment: Any
+) -> dict[str, list[Any]]:
+    """label -> a value per run (a version, a fingerprint): the recorded one for each run kept
+    here, ``None`` for the others."""
+    values: dict[str, list[Any]] = {}
+    for label in experiment.labels:
+        old = list(then.get(label, []))
+        count = max(experiment.runs, len(old))
+        old += [None] * (count - len(old))
+        runs = set(kept.get(label, []))
+        values[label] = [old[run] if run in runs else None for run in range(count)]
+    return values
+
+
+def _set_run(table: dict[str, list[Any]], label: str, run: int, value: Any) -> None:
+    values = table.setdefault(label, [])
+    values += [None] * (run + 1 - len(values))
+    values[run] = value
+
+
 def _check_is_folder(folder: Path) -> None:
     """Fail in one line where ``folder``, or the nearest of its parents that exists, is a file."""
     for path in (folder, *folder.parents):
@@ -643,6 +710,7 @@ _SPEC_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "notes": (dict, "an object: variant label -> a note"),
     "run_seeds": (list, "a list of seeds"),
     "run_versions": (dict, "an object: variant label -> a list of versions"),
+    "fingerprints": (dict, "an object: variant label -> a list of fingerprints"),
 }
 _EXPERIMENT_SHAPES: dict[str, tuple[type | tuple[type, ...], str]] = {
     "env": (str, "a string"),
@@ -697,6 +765,9 @@ def spec_shape_problem(document: Any) -> str | None:
     for label, versions in document.get("run_versions", {}).items():
         if not isinstance(versions, list):
             return wrong(f"'run_versions.{label}'", versions, "a list of versions")
+    for label, prints in document.get("fingerprints", {}).items():
+        if not (isinstance(prints, list) and all(p is None or isinstance(p, dict) for p in prints)):
+            return wrong(f"'fingerprints.{label}'", prints, "a list of objects (or nulls)")
     return None
 
 
