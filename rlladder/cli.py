@@ -471,8 +471,10 @@ def _threshold(spec: dict[str, Any]) -> float | None:
         return None
     import gymnasium as gym
 
-    try:
-        value = gym.spec(env).reward_threshold
+    from rlladder.experiments.spec import registered_spec
+
+    try:  # the map's own: FrozenLake-v1 with map_name="8x8" is FrozenLake8x8-v1's 0.85
+        value = registered_spec(env, spec.get("env_kwargs") or {}).reward_threshold
     except gym.error.Error:
         return None
     return None if value is None else float(value)

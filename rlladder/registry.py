@@ -19,12 +19,13 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-from rlladder.errors import ConfigError, did_you_mean, unknown_name
+from rlladder.errors import ConfigError, UntunedWarning, did_you_mean, unknown_name
 from rlladder.interface import Agent
 
 __all__ = [
@@ -37,6 +38,9 @@ __all__ = [
     "resolve_agent",
     "canonical_name",
     "preset_for",
+    "preset_fit",
+    "untuned_problem",
+    "PresetFit",
     "describe_agents",
 ]
 
@@ -58,13 +62,85 @@ class AgentEntry:
 
 @dataclass
 class Preset:
-    """Hyperparameters for ``agent`` on ``env_id`` when the env's kwargs include ``match``."""
+    """Hyperparameters for ``agent`` on ``env_id`` when the env's kwargs include ``match``;
+    ``tuned_on``: the env kwargs it was tuned with (its provenance; ``match`` if not given)."""
 
     agent: str
     env_id: str
     hyperparameters: dict[str, Any]
     match: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    tuned_on: dict[str, Any] | None = None
+
+    def tuned_for(self) -> str:
+        """Where it was tuned, in a few words: ``"FrozenLake-v1, 4x4, slippery"``."""
+        kwargs = self.match if self.tuned_on is None else self.tuned_on
+        return ", ".join([self.env_id, *(_kwarg_words(k, v) for k, v in kwargs.items())])
+
+
+def _kwarg_words(key: str, value: Any) -> str:
+    """``map_name="4x4"`` -> ``4x4``; ``is_slippery=True`` -> ``slippery`` (False: ``not
+    slippery``); anything else ``key=value``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) and key.startswith("is_"):
+        return key[3:] if value else f"not {key[3:]}"
+    return f"{key}={value!r}"
+
+
+#: Env kwargs that change how an environment looks, not what it is: never "not tuned for".
+_COSMETIC_KWARGS = ("render_mode",)
+
+
+@dataclass(frozen=True)
+class PresetFit:
+    """How the presets of an agent name fit an environment (:func:`preset_fit`).
+
+    Attributes:
+        agent: the agent's registered name.
+        env_id: the environment's gymnasium id (``None``: it has none).
+        preset: the preset that applies (``None``: none does).
+        differences: env kwargs where the environment differs from the one the preset was tuned
+            on: ``{key: (tuned, now)}``.
+    """
+
+    agent: str
+    env_id: str | None
+    preset: Preset | None
+    differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def tuned(self) -> bool:
+        """Whether a preset applies and was tuned on this very environment."""
+        return self.preset is not None and not self.differences
+
+    def label(self) -> str:
+        """What a preset value is, for ``rlladder show``: ``"tuned for FrozenLake-v1, 4x4,
+        slippery"``, with ``"; not for map_name='8x8'"`` where the environment differs."""
+        if self.preset is None:
+            return "no preset"
+        text = f"tuned for {self.preset.tuned_for()}"
+        if self.differences:
+            text += f"; not for {', '.join(_kwarg_words(k, now) for k, (_, now) in self.differences.items())}"
+        return text
+
+    def problem(self) -> str | None:
+        """One line saying the agent's hyperparameters are not tuned for this environment, or
+        ``None`` where they are."""
+        where = self.env_id or "an environment without a gymnasium id"
+        if self.preset is None:
+            cls = resolve_agent(self.agent)[0]
+            return f"no preset for {self.agent} on {where}: {cls.__name__}'s defaults, not tuned"
+        if self.differences:
+            return (
+                f"the preset for {self.agent} was tuned for {self.preset.tuned_for()}, not for "
+                f"{_differences(self.differences)}: its values are not tuned for this environment"
+            )
+        return None
+
+
+def _differences(differences: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(f"{k}={now!r}" for k, (_, now) in differences.items())
 
 
 _AGENTS: dict[str, AgentEntry] = {}
@@ -107,9 +183,24 @@ def register_preset(
     *,
     match: dict[str, Any] | None = None,
     description: str = "",
+    tuned_on: dict[str, Any] | None = None,
 ) -> None:
-    """Tune ``agent`` for ``env_id`` (optionally only when the env was made with ``match`` kwargs)."""
-    _PRESETS.append(Preset(agent, env_id, dict(hyperparameters), dict(match or {}), description))
+    """Tune ``agent`` for ``env_id`` (optionally only when the env was made with ``match`` kwargs).
+
+    ``tuned_on`` records the env kwargs the values were tuned with (default: ``match``): where
+    an environment's kwargs differ from them (say ``map_name="8x8"`` for a preset tuned on the
+    4x4 map), :func:`make_agent` warns that the values are not tuned for it.
+    """
+    _PRESETS.append(
+        Preset(
+            agent,
+            env_id,
+            dict(hyperparameters),
+            dict(match or {}),
+            description,
+            None if tuned_on is None else dict(tuned_on),
+        )
+    )
 
 
 def list_agents() -> list[str]:
@@ -141,28 +232,28 @@ def resolve_agent(name: str) -> tuple[type[Agent], dict[str, Any]]:
     return entry.cls(), dict(entry.defaults)
 
 
-def _env_kwargs(env: gym.Env) -> dict[str, Any]:
-    """The kwargs the env was made with, including its constructor's defaults."""
-    kwargs: dict[str, Any] = {}
+def _constructor_defaults(env: gym.Env) -> dict[str, Any]:
+    """The keyword defaults of the env class's constructor."""
     try:
         params = inspect.signature(type(env.unwrapped).__init__).parameters
-        kwargs = {
-            k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty
-        }
     except (TypeError, ValueError):
-        pass
+        return {}
+    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+
+
+def _env_kwargs(env: gym.Env) -> dict[str, Any]:
+    """The kwargs the env was made with, including its constructor's defaults."""
+    kwargs = _constructor_defaults(env)
     spec = getattr(env, "spec", None)
     if spec is not None:
         kwargs.update(spec.kwargs or {})
     return kwargs
 
 
-def preset_for(name: str, env: gym.Env | None) -> dict[str, Any]:
-    """The hyperparameters of the best-matching preset of agent ``name`` for ``env`` ({} if none)."""
-    name = _canonical(name)
+def _best_preset(name: str, env: gym.Env | None) -> Preset | None:
     spec = getattr(env, "spec", None) if env is not None else None
     if spec is None:
-        return {}
+        return None
     kwargs = _env_kwargs(env)  # type: ignore[arg-type]
     best: Preset | None = None
     for preset in _PRESETS:
@@ -172,7 +263,48 @@ def preset_for(name: str, env: gym.Env | None) -> dict[str, Any]:
             continue
         if best is None or len(preset.match) >= len(best.match):
             best = preset
+    return best
+
+
+def preset_for(name: str, env: gym.Env | None) -> dict[str, Any]:
+    """The hyperparameters of the best-matching preset of agent ``name`` for ``env`` ({} if none)."""
+    best = _best_preset(_canonical(name), env)
     return copy.deepcopy(best.hyperparameters) if best else {}
+
+
+def preset_fit(name: str, env: gym.Env) -> PresetFit:
+    """Whether agent ``name``'s preset for ``env`` was tuned on ``env``: which preset applies,
+    and the env kwargs where ``env`` differs from the environment it was tuned on (those of
+    its ``tuned_on``, and every other kwarg away from its default; ``render_mode`` aside).
+
+    >>> preset_fit("q-learning", gym.make("FrozenLake-v1", map_name="8x8")).problem()
+    "the preset for q-learning was tuned for FrozenLake-v1, 4x4, slippery, not for map_name='8x8': its values are not tuned for this environment"
+    """
+    name = _canonical(name)
+    spec = getattr(env, "spec", None)
+    preset = _best_preset(name, env)
+    if preset is None:
+        return PresetFit(name, getattr(spec, "id", None), None)
+    defaults = _constructor_defaults(env)
+    registered = dict(gym.spec(preset.env_id).kwargs or {})
+    tuned_on = preset.match if preset.tuned_on is None else preset.tuned_on
+    tuned = _plain({**defaults, **registered, **tuned_on})
+    now = _plain(_env_kwargs(env))
+    differences = {
+        key: (tuned.get(key), now.get(key))
+        for key in list(now) + [k for k in tuned if k not in now]
+        if key not in _COSMETIC_KWARGS and tuned.get(key) != now.get(key)
+    }
+    return PresetFit(name, spec.id, preset, differences)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively, so that ``(1, 0, 0)`` and ``[1, 0, 0]`` compare equal."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _layers(
@@ -265,7 +397,26 @@ def make_agent(
         raise ConfigError("make_agent() needs env= or both observation_space= and action_space=")
     cls = resolve_agent(name)[0] if isinstance(name, str) else name
     params = resolve_hyperparameters(name, env, **hyperparameters)
+    if isinstance(name, str) and env is not None:
+        untuned = untuned_problem(name, env, **hyperparameters)
+        if untuned is not None:
+            warnings.warn(untuned, UntunedWarning, stacklevel=2)
     return cls(observation_space, action_space, seed=seed, **params)
+
+
+def untuned_problem(name: str, env: gym.Env, **overrides: Any) -> str | None:
+    """The line :func:`make_agent` warns with when agent ``name`` on ``env`` gets values that
+    were not tuned for ``env`` (no preset applies, or it was tuned on other env kwargs), or
+    ``None``: a preset tuned on ``env`` applies, or ``overrides`` give every value the class's
+    defaults (or the untuned preset) would."""
+    fit = preset_fit(name, env)
+    if fit.tuned:
+        return None
+    sources = hyperparameter_sources(name, env, **overrides)
+    untuned = "default" if fit.preset is None else "preset"
+    if untuned not in sources.values():
+        return None
+    return fit.problem()
 
 
 def _check_hyperparameters(cls: type[Agent], params: dict[str, Any], name: str) -> None:
@@ -342,6 +493,7 @@ def _register_builtins() -> None:
                     preset.for_agent(family.agents[name]),
                     match=preset.match,
                     description=preset.description,
+                    tuned_on=preset.tuned_on,
                 )
 
 

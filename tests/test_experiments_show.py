@@ -112,7 +112,7 @@ def test_the_shown_file_says_where_each_value_comes_from(capsys):
     assert 'agent = "dqn-vanilla"' in vanilla
     for line, tag in [
         ("learning_starts = 0", "dqn-vanilla"),
-        ("huber_delta = 10.0", "preset"),
+        ("huber_delta = 10.0", "preset (tuned for CartPole-v1)"),
         ("gradient_steps = 1", "default"),
         ("tau = 0.01", "variant"),
     ]:
@@ -190,3 +190,48 @@ def test_show_a_results_folder(tmp_path, capsys, monkeypatch):
     assert spec["resolved"]["PS"]["beta"] == 1.0
     code, _, err = run_cli(capsys, "show", tmp_path / "nothing")
     assert code == 2 and "unknown suite" in err and "or a results folder" in err
+
+
+def test_show_on_the_8x8_map_says_the_4x4_presets_are_not_tuned_for_it(capsys):
+    code, text, err = run_cli(
+        capsys, "show", "frozenlake-slippery", "--set", "env_kwargs.map_name=8x8"
+    )
+    assert code == 0 and err == ""
+    q = text.split("[variants.Q-learning]")[1].split("[variants.")[0]
+    assert q.splitlines()[1] == (
+        "# the preset for q-learning was tuned for FrozenLake-v1, 4x4, slippery, not for "
+        "map_name='8x8': its values are not tuned for this environment"
+    )
+    assert "gamma = 0.99" in q
+    gamma = next(row for row in q.splitlines() if row.startswith("gamma"))
+    assert gamma.endswith("# preset (tuned for FrozenLake-v1, 4x4, slippery; not for 8x8)")
+    # gymnasium's 8x8 registration: 200 steps (not the suite's 99 for 4x4), threshold 0.85
+    kwargs = text.split("[env_kwargs]")[1].split("[variants.")[0]
+    assert "max_episode_steps = 200" in kwargs and "\nmax_episode_steps" not in text.split("[")[0]
+    assert (
+        "# threshold = 0.85: not set, so the summary uses gymnasium's reward_threshold of "
+        "FrozenLake8x8-v1" in text
+    )
+    exp = rl.get_suite("frozenlake-slippery").with_settings({"env_kwargs.map_name": "8x8"})
+    env = exp.make_env()
+    assert env.spec.max_episode_steps == 200 and exp.max_episode_steps is None
+    # on its own map the suite's values are tuned, and say for what
+    code, text, _ = run_cli(capsys, "show", "frozenlake-slippery")
+    assert "not tuned" not in text and "max_episode_steps = 99" in text
+    assert "# preset (tuned for FrozenLake-v1, 4x4, slippery)" in text
+
+
+def test_an_episode_limit_set_with_the_map_stays(capsys):
+    exp = rl.get_suite("frozenlake").with_settings(
+        {"env_kwargs.map_name": "8x8", "max_episode_steps": 150}
+    )
+    assert exp.max_episode_steps == 150 and "max_episode_steps" not in exp.env_kwargs
+    same_map = rl.get_suite("frozenlake").with_settings({"env_kwargs.is_slippery": True})
+    assert same_map.max_episode_steps == 99  # still the 4x4 map: the suite's limit stays
+
+
+def test_no_preset_is_a_comment_in_show():
+    exp = rl.Experiment(env="Acrobot-v1", variants={"DQN": rl.Variant("dqn")}, steps=100)
+    text = experiment_toml(exp)
+    assert "# no preset for dqn on Acrobot-v1: DQN's defaults, not tuned\n" in text
+    assert "# preset" not in text

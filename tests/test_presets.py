@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import tomllib
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 import rlladder as rl
 from rlladder import presets, registry
-from rlladder.errors import ConfigError, UnknownNameError
+from rlladder.errors import ConfigError, UnknownNameError, UntunedWarning
 from rlladder.presets import tables
 from rlladder.presets.__main__ import main as presets_main
 
@@ -161,3 +162,37 @@ def test_register_preset_stays_for_users(monkeypatch):
     monkeypatch.setattr(registry, "_PRESETS", list(registry._PRESETS))
     rl.register_preset("ps", "FrozenLake-v1", {"eta": 0.5}, match={"map_name": "8x8"})
     assert rl.preset_for("ps", gym.make("FrozenLake-v1", map_name="8x8"))["eta"] == 0.5
+
+
+def test_each_preset_records_where_it_was_tuned():
+    for family in presets.load_families():
+        for preset in family.presets:
+            assert preset.tuned_on is not None, preset.description  # explicit in the TOML
+    fit = registry.preset_fit("q-learning", gym.make("FrozenLake-v1", is_slippery=False))
+    assert fit.tuned and fit.label() == "tuned for FrozenLake-v1, 4x4, not slippery"
+    assert registry.preset_fit("dqn", gym.make("CartPole-v1")).label() == "tuned for CartPole-v1"
+
+
+def test_make_agent_warns_once_where_no_preset_applies():
+    with pytest.warns(UntunedWarning) as caught:
+        rl.make_agent("dqn", gym.make("Acrobot-v1"))
+    assert [str(w.message) for w in caught] == [
+        "no preset for dqn on Acrobot-v1: DQN's defaults, not tuned"
+    ]
+
+
+def test_make_agent_warns_where_the_preset_was_tuned_on_other_env_kwargs():
+    with pytest.warns(UntunedWarning, match="not for map_name='8x8'"):
+        rl.make_agent("q-learning", gym.make("FrozenLake-v1", map_name="8x8"))
+    with pytest.warns(UntunedWarning, match="not for success_rate=0.5"):
+        rl.make_agent("ps", gym.make("FrozenLake-v1", success_rate=0.5))
+
+
+def test_make_agent_is_silent_where_the_preset_fits_or_you_give_every_value():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rl.make_agent("q-learning", gym.make("FrozenLake-v1"))
+        rl.make_agent("dqn", gym.make("CartPole-v1", render_mode="rgb_array"))  # looks only
+        everything = rl.resolve_hyperparameters("q-learning")
+        rl.make_agent("q-learning", gym.make("FrozenLake-v1", map_name="8x8"), **everything)
+        rl.make_agent(rl.QLearning, gym.make("FrozenLake-v1", map_name="8x8"))  # a class: no preset

@@ -6,7 +6,10 @@
 
 Each variant's table lists every hyperparameter its agent gets (the class's defaults, the name's,
 the preset for the environment, the variant's own; see :meth:`rlladder.Variant.resolve`), each
-with a comment saying where it came from. Every value is given explicitly, so the file runs the
+with a comment saying where it came from (a preset's says what it was tuned for:
+``preset (tuned for FrozenLake-v1, 4x4, slippery)``; a variant whose values were not tuned for
+the environment, no preset or one tuned on other env kwargs, says so in a comment above its
+table). Every value is given explicitly, so the file runs the
 same experiment even after a preset changes, and
 ``rlladder show cartpole-ablation > mine.toml && rlladder run mine.toml`` runs what the suite
 runs, into the same results folder. TOML has no null: hyperparameters that are ``None`` are
@@ -18,17 +21,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rlladder.experiments.spec import NONE_KEY, SETTABLE_FIELDS, Experiment, Variant
+import gymnasium as gym
+
+from rlladder.experiments.spec import (
+    NONE_KEY,
+    SETTABLE_FIELDS,
+    Experiment,
+    Variant,
+    registered_spec,
+)
 from rlladder.experiments.toml_writer import toml_key, toml_line
 from rlladder.experiments.values import canonical, is_plain
+from rlladder.registry import preset_fit, untuned_problem
 
 __all__ = ["experiment_toml", "SOURCES_HELP"]
 
 #: What the comment after each hyperparameter means (header lines).
 SOURCES_HELP = (
     "A value's comment says where it comes from: default (the agent class's), the agent's name",
-    "(the name's own defaults, e.g. a DQN rung's switches), preset (tuned for this environment),",
-    "variant (set in the experiment, or by --set).",
+    "(the name's own defaults, e.g. a DQN rung's switches), preset (tuned for the environment it",
+    "names), variant (set in the experiment, or by --set).",
 )
 _COMMENT_COLUMN = 44
 
@@ -42,6 +54,7 @@ def experiment_toml(experiment: Experiment, *, header: Sequence[str] = ()) -> st
     for key in SETTABLE_FIELDS:
         if spec.get(key) is not None:
             lines.append(toml_line(key, spec[key]))
+    lines += _default_threshold(experiment)
     if experiment.env_kwargs:
         lines += ["", "[env_kwargs]"]
         kwargs = canonical(experiment.env_kwargs)
@@ -57,6 +70,24 @@ def experiment_toml(experiment: Experiment, *, header: Sequence[str] = ()) -> st
     return "\n".join(lines) + "\n"
 
 
+def _default_threshold(experiment: Experiment) -> list[str]:
+    """A comment saying which reward threshold the summary uses when none is set: gymnasium's
+    for the environment the env kwargs amount to (the 8x8 map's 0.85, not the 4x4's 0.7)."""
+    env = experiment.env
+    if experiment.threshold is not None or not isinstance(env, str) or ":" in env:
+        return []
+    try:
+        spec = registered_spec(env, experiment.env_kwargs)
+    except gym.error.Error:
+        return []
+    if spec.reward_threshold is None:
+        return []
+    return [
+        f"# threshold = {spec.reward_threshold}: not set, so the summary uses gymnasium's "
+        f"reward_threshold of {spec.id}"
+    ]
+
+
 def _variant(variant: Variant, env: Any) -> list[str]:
     resolved = variant.resolve(env)
     raw = variant.hyperparameters_for(env)
@@ -68,8 +99,14 @@ def _variant(variant: Variant, env: Any) -> list[str]:
             "# a factory function: only the keyword arguments it is given are known; "
             "the defaults it fills in itself are not listed"
         )
+    preset = "preset"
+    if isinstance(variant.agent, str) and ":" not in variant.agent:
+        problem = untuned_problem(variant.agent, env, **variant.hyperparameters)
+        if problem is not None:
+            lines.append(f"# {problem}")
+        preset = f"preset ({preset_fit(variant.agent, env).label()})"
     lines.append(toml_line("agent", agent))
-    tags = {key: _tag(source, agent) for key, source in sources.items()}
+    tags = {key: _tag(source, agent, preset) for key, source in sources.items()}
     lossy = {key: not is_plain(value) for key, value in raw.items()}
     lines += _table(resolved, tags, lossy)
     nones = [key for key, value in resolved.items() if value is None]
@@ -92,5 +129,5 @@ def _table(values: dict[str, Any], tags: dict[str, str], lossy: dict[str, bool])
     return lines
 
 
-def _tag(source: str, agent: str) -> str:
-    return {"default": "default", "agent": agent, "preset": "preset", "given": "variant"}[source]
+def _tag(source: str, agent: str, preset: str) -> str:
+    return {"default": "default", "agent": agent, "preset": preset, "given": "variant"}[source]

@@ -67,6 +67,7 @@ __all__ = [
     "load_experiment",
     "resolve_target",
     "apply_settings",
+    "registered_spec",
     "SETTABLE_FIELDS",
     "NONE_KEY",
 ]
@@ -662,13 +663,47 @@ def run_seeds(seed: int, runs: int) -> list[int]:
 SETTABLE_FIELDS = tuple(k for k in _EXPERIMENT_KEYS if k not in ("variants", "env_kwargs"))
 
 
+def registered_spec(env_id: str, env_kwargs: Mapping[str, Any]) -> gym.envs.registration.EnvSpec:
+    """The gymnasium registration that ``gym.make(env_id, **env_kwargs)`` amounts to:
+    ``env_id``'s own, or, where the kwargs contradict it, the registration of the same
+    environment class whose kwargs they hold (``FrozenLake-v1`` with ``map_name="8x8"`` is
+    ``FrozenLake8x8-v1``: 200 steps, reward threshold 0.85); ``env_id``'s own where none does.
+
+    Raises:
+        gymnasium.error.Error: ``env_id`` is not registered.
+    """
+    own = gym.spec(env_id)
+    kwargs = {
+        **(own.kwargs or {}),
+        **{k: v for k, v in env_kwargs.items() if k != "max_episode_steps"},
+    }
+    if all(kwargs.get(k) == v for k, v in (own.kwargs or {}).items()):
+        return own
+    fitting = [
+        spec
+        for spec in gym.registry.values()
+        if spec.entry_point == own.entry_point
+        and spec.kwargs
+        and all(kwargs.get(k, object()) == v for k, v in spec.kwargs.items())
+    ]
+    return max(fitting, key=lambda spec: len(spec.kwargs)) if fitting else own
+
+
 def apply_settings(
     parts: Mapping[str, Experiment], settings: Mapping[str, Any] | Iterable[tuple[str, Any]]
 ) -> dict[str, Experiment]:
     """:meth:`Experiment.with_settings` for the parts of a suite: each setting applies to every
-    part where it fits, and must fit at least one."""
+    part where it fits, and must fit at least one.
+
+    Env kwargs that make a gymnasium id another registered environment (``map_name="8x8"`` of
+    ``FrozenLake-v1``: :func:`registered_spec`) take that registration's episode limit (200
+    steps), unless the settings give ``max_episode_steps`` (or ``env_kwargs.max_episode_steps``)
+    themselves: the limit goes to ``gym.make`` (``env_kwargs.max_episode_steps``) and replaces
+    the experiment's own, which was chosen for the other map.
+    """
     items = list(settings.items()) if isinstance(settings, Mapping) else list(settings)
     parts = dict(parts)
+    before = dict(parts)
     for key, value in items:
         applied = False
         for name, exp in parts.items():
@@ -677,7 +712,27 @@ def apply_settings(
                 parts[name], applied = changed, True
         if not applied:
             raise _no_such_setting(list(parts.values()), key)
+    keys = {key for key, _ in items}
+    if not keys & {"max_episode_steps", "env_kwargs.max_episode_steps"}:
+        for name, exp in parts.items():
+            parts[name] = _follow_the_registration(before[name], exp)
     return parts
+
+
+def _follow_the_registration(before: Experiment, after: Experiment) -> Experiment:
+    """``after`` with the episode limit of the gymnasium registration its env kwargs amount to,
+    where they changed it from ``before``'s."""
+    if not isinstance(after.env, str) or ":" in after.env or before.env_kwargs == after.env_kwargs:
+        return after
+    try:
+        then = registered_spec(before.env, before.env_kwargs)
+        now = registered_spec(after.env, after.env_kwargs)
+    except gym.error.Error:
+        return after
+    if now.id == then.id or now.max_episode_steps is None:
+        return after
+    kwargs = {**after.env_kwargs, "max_episode_steps": now.max_episode_steps}
+    return after.replace(env_kwargs=kwargs, max_episode_steps=None)
 
 
 def _apply_setting(exp: Experiment, key: str, value: Any) -> Experiment | None:

@@ -32,6 +32,7 @@ _PRESET_KEYS = (
     "agents",
     "env",
     "match",
+    "tuned_on",
     "hyperparameters",
     "description",
     "origin",
@@ -58,6 +59,9 @@ class AgentData:
 class PresetData:
     """One ``[[presets]]`` entry: hyperparameters of ``agents`` on ``env_id`` when ``match`` holds.
 
+    ``tuned_on`` is the env kwargs the values were tuned with (``None``: ``match``'s), so that
+    an agent on other kwargs (the 8x8 map) is told its values are not tuned for them.
+
     ``notes`` is why: one text for the whole preset, or one per hyperparameter.
     """
 
@@ -65,6 +69,7 @@ class PresetData:
     env_id: str
     hyperparameters: dict[str, Any]
     match: dict[str, Any] = field(default_factory=dict)
+    tuned_on: dict[str, Any] | None = None
     description: str = ""
     origin: str = ""
     result: str = ""
@@ -145,6 +150,9 @@ def _parse(name: str, data: dict[str, Any]) -> Family:
                 env_id=table["env"],
                 hyperparameters=_table(table.get("hyperparameters"), "hyperparameters", where),
                 match=_table(table.get("match", {}), "match", where),
+                tuned_on=(
+                    _table(table["tuned_on"], "tuned_on", where) if "tuned_on" in table else None
+                ),
                 description=str(table.get("description", "")),
                 origin=str(table.get("origin", "")),
                 result=str(table.get("result", "")),
