@@ -298,6 +298,10 @@ def preset_fit(name: str, env: gym.Env) -> PresetFit:
     return PresetFit(name, spec.id, preset, differences)
 
 
+def _has_presets(name: str) -> bool:
+    return any(preset.agent == name for preset in _PRESETS)
+
+
 def _plain(value: Any) -> Any:
     """Tuples as lists, recursively, so that ``(1, 0, 0)`` and ``[1, 0, 0]`` compare equal."""
     if isinstance(value, dict):
@@ -408,10 +412,15 @@ def untuned_problem(name: str, env: gym.Env, **overrides: Any) -> str | None:
     """The line :func:`make_agent` warns with when agent ``name`` on ``env`` gets values that
     were not tuned for ``env`` (no preset applies, or it was tuned on other env kwargs), or
     ``None``: a preset tuned on ``env`` applies, or ``overrides`` give every value the class's
-    defaults (or the untuned preset) would."""
+    defaults (or the untuned preset) would, or the name is your own class and has no preset
+    anywhere (its defaults are yours)."""
     fit = preset_fit(name, env)
     if fit.tuned:
         return None
+    if fit.preset is None and not _has_presets(fit.agent):
+        module = resolve_agent(fit.agent)[0].__module__
+        if module != "rlladder" and not module.startswith("rlladder."):
+            return None  # your own class, with no preset anywhere: its defaults are yours
     sources = hyperparameter_sources(name, env, **overrides)
     untuned = "default" if fit.preset is None else "preset"
     if untuned not in sources.values():

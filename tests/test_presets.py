@@ -196,3 +196,27 @@ def test_make_agent_is_silent_where_the_preset_fits_or_you_give_every_value():
         everything = rl.resolve_hyperparameters("q-learning")
         rl.make_agent("q-learning", gym.make("FrozenLake-v1", map_name="8x8"), **everything)
         rl.make_agent(rl.QLearning, gym.make("FrozenLake-v1", map_name="8x8"))  # a class: no preset
+
+
+def test_your_own_registered_class_without_presets_is_not_warned_about(monkeypatch):
+    monkeypatch.setattr(registry, "_AGENTS", dict(registry._AGENTS))
+    monkeypatch.setattr(registry, "_PRESETS", list(registry._PRESETS))
+
+    class Mine(rl.Agent):
+        def __init__(self, observation_space, action_space, *, seed=None, rate=0.1):
+            super().__init__(observation_space, action_space, seed=seed)
+            self.rate = rate
+
+        def act(self, obs, *, explore=True):
+            return 0
+
+        def learn(self, transition):
+            return {}
+
+    rl.register_agent("mine-untuned", Mine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rl.make_agent("mine-untuned", gym.make("CartPole-v1"))  # its defaults are yours
+    rl.register_preset("mine-untuned", "FrozenLake-v1", {})
+    with pytest.warns(UntunedWarning, match="no preset for mine-untuned on CartPole-v1: Mine's"):
+        rl.make_agent("mine-untuned", gym.make("CartPole-v1"))
