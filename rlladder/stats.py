@@ -42,6 +42,8 @@ __all__ = [
     "to_markdown",
     "format_table",
     "check_window",
+    "ci_note",
+    "MIN_CI_RUNS",
 ]
 
 
@@ -350,6 +352,11 @@ def evaluation_curves(
     return out
 
 
+#: The fewest runs a summary gives a bootstrap confidence interval for: resampling 1 run gives
+#: that run back ([20.4, 20.4]), and 2 runs give 3 possible means, not a spread worth a bracket.
+MIN_CI_RUNS = 3
+
+
 def summary(
     results: pd.DataFrame,
     *,
@@ -374,6 +381,8 @@ def summary(
       bootstrap CI; NaN for a variant without evaluations.
 
     The training numbers include exploration; the greedy ones are what the learned policy does.
+    A variant with fewer than :data:`MIN_CI_RUNS` runs gets no interval (its ``_low`` and
+    ``_high`` are NaN; :func:`format_table` and :func:`to_markdown` print ``-`` and say why).
     """
     _check_results(results, "summary")
     lengths = results.groupby(["variant", "run"]).size()
@@ -389,7 +398,7 @@ def summary(
         per_run = frame.groupby("run", sort=True)["reward"].apply(
             lambda r: float(r.iloc[-final:].mean())
         )
-        mean, low, high = bootstrap_ci(per_run.to_numpy(), confidence=confidence, seed=seed)
+        mean, low, high = _mean_and_ci(per_run.to_numpy(), confidence, seed)
         row = {
             "variant": label,
             "runs": int(per_run.size),
@@ -407,8 +416,8 @@ def summary(
                 row[f"{name}_to_threshold"] = float(np.median(mine[column].fillna(np.inf)))
         if greedy is not None:
             scores = greedy.loc[greedy["variant"] == label, "reward"].to_numpy()
-            ci = bootstrap_ci(scores, confidence=confidence, seed=seed) if scores.size else None
-            mean, low, high = (math.nan,) * 3 if ci is None else (float(v) for v in ci)
+            ci = _mean_and_ci(scores, confidence, seed) if scores.size else None
+            mean, low, high = (math.nan,) * 3 if ci is None else ci
             row.update(greedy_mean=mean, greedy_low=low, greedy_high=high)
         rows.append(row)
     table = pd.DataFrame(rows).set_index("variant")
@@ -416,6 +425,31 @@ def summary(
     if greedy is not None:
         table.attrs["greedy_episodes"] = int(greedy["episodes"].max())
     return table
+
+
+def _mean_and_ci(samples: np.ndarray, confidence: float, seed: int) -> tuple[float, float, float]:
+    """The mean over runs and its bootstrap interval; NaN bounds under :data:`MIN_CI_RUNS` runs."""
+    mean, low, high = bootstrap_ci(samples, confidence=confidence, seed=seed)
+    if len(samples) < MIN_CI_RUNS:
+        return float(mean), math.nan, math.nan
+    return float(mean), float(low), float(high)
+
+
+def _interval(low: float, high: float) -> str:
+    return "-" if math.isnan(low) else f"[{low:.3g}, {high:.3g}]"
+
+
+def ci_note(table: pd.DataFrame) -> str | None:
+    """Why some of :func:`summary`'s intervals are missing, in one line, or ``None``."""
+    few = [str(label) for label, runs in table["runs"].items() if runs < MIN_CI_RUNS]
+    if not few:
+        return None
+    confidence = table.attrs.get("confidence", 0.95)
+    which = "every variant" if len(few) == len(table) else ", ".join(few)
+    return (
+        f"no {confidence:.0%} CI for {which}: fewer than {MIN_CI_RUNS} runs are too few for a "
+        f"bootstrap interval to mean anything; run at least {MIN_CI_RUNS}"
+    )
 
 
 def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -449,7 +483,7 @@ def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             str(label),
             str(int(row["runs"])),
             f"{row['final_mean']:.3g}",
-            f"[{row['final_low']:.3g}, {row['final_high']:.3g}]",
+            _interval(row["final_low"], row["final_high"]),
             f"{row['final_iqm']:.3g}",
         ]
         if has_threshold:
@@ -464,7 +498,7 @@ def _display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
                 if math.isnan(row["greedy_mean"])
                 else [
                     f"{row['greedy_mean']:.3g}",
-                    f"[{row['greedy_low']:.3g}, {row['greedy_high']:.3g}]",
+                    _interval(row["greedy_low"], row["greedy_high"]),
                 ]
             )
         rows.append(cells)
@@ -482,7 +516,8 @@ def format_table(table: pd.DataFrame) -> str:
             c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
         ]
         lines.append("  ".join(cells))
-    return "\n".join(lines)
+    note = ci_note(table)
+    return "\n".join(lines + ([f"note: {note}"] if note else []))
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -491,4 +526,5 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(headers) + " |"]
     lines.append("| " + " | ".join(["---"] + ["---:"] * (len(headers) - 1)) + " |")
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    note = ci_note(table)
+    return "\n".join(lines + ([f"\nNote: {note}."] if note else [])) + "\n"

@@ -337,9 +337,21 @@ def test_summary_gains_the_final_greedy_score_with_its_ci(evaluated):
     final = rl.stats.final_greedy(evals)
     for label in ("Q-learning", "PS", "mine"):
         scores = final.loc[final.variant == label, "reward"].to_numpy()
-        mean, low, high = rl.stats.bootstrap_ci(scores)
         assert table.loc[label, "greedy_mean"] == pytest.approx(scores.mean())
-        assert (table.loc[label, "greedy_low"], table.loc[label, "greedy_high"]) == (low, high)
+        # 2 runs: too few for a bootstrap interval (the table says so; 3 runs get one)
+        assert np.isnan(table.loc[label, ["greedy_low", "greedy_high"]].astype(float)).all()
+    third = evals[evals["run"] == 1].assign(run=2)
+    more = rl.stats.summary(
+        pd.concat([results, results[results["run"] == 1].assign(run=2)]),
+        window=5,
+        evaluations=pd.concat([evals, third]),
+    )
+    for label in ("Q-learning", "PS", "mine"):
+        scores = rl.stats.final_greedy(pd.concat([evals, third]))
+        scores = scores.loc[scores.variant == label, "reward"].to_numpy()
+        _, low, high = rl.stats.bootstrap_ci(scores)
+        assert (more.loc[label, "greedy_low"], more.loc[label, "greedy_high"]) == (low, high)
+    assert "note: no 95% CI for every variant: fewer than 3 runs" in rl.stats.format_table(table)
     text = rl.stats.format_table(table)
     assert "greedy score (3 ep.)" in text
     assert "greedy score (3 ep.)" in rl.stats.to_markdown(table)
@@ -350,6 +362,7 @@ def test_learning_curves_add_a_greedy_panel(evaluated):
     fig = rl.plots.learning_curves(results, window=5, evaluations=evals)
     reward, steps, greedy = fig.axes
     assert greedy.get_ylabel() == "greedy return" and greedy.get_xlabel() == "episode"
+    assert greedy.get_title() == "greedy return at each evaluation: 3 episodes per run"
     curves = rl.stats.evaluation_curves(evals, x="episode")
     for line, curve in zip(greedy.get_lines(), curves.values(), strict=True):
         np.testing.assert_allclose(line.get_xdata(), [7, 14, 21, 28, 30])
@@ -360,7 +373,7 @@ def test_learning_curves_add_a_greedy_panel(evaluated):
     fig = rl.plots.learning_curves(results, window=5, evaluations=final)
     ticks = [t.get_text() for t in fig.axes[2].get_xticklabels()]
     assert ticks == ["Q-learning", "PS", "mine"]
-    assert "greedy after 30 episodes: 3 episodes per run" == fig.axes[2].get_title()
+    assert "greedy return at the last evaluation: 3 episodes per run" == fig.axes[2].get_title()
     matplotlib.pyplot.close(fig)
     assert len(rl.plots.learning_curves(results, window=5).axes) == 2  # no evaluations: no panel
 

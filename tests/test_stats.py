@@ -150,9 +150,9 @@ def test_summary_table_by_hand(tmp_path):
     table = stats.summary(results_frame(), threshold=1.0, window=2)
     a, b = table.loc["A"], table.loc["B"]
     # final = the last 2 episodes: A's runs average 1 and 1, B's runs 0 and 0.5
-    assert a["final_mean"] == 1.0 and a["final_low"] == 1.0 and a["final_high"] == 1.0
-    assert b["final_mean"] == 0.25 and b["final_iqm"] == 0.25
-    assert 0.0 <= b["final_low"] <= 0.25 <= b["final_high"] <= 0.5
+    assert a["final_mean"] == 1.0 and b["final_mean"] == 0.25 and b["final_iqm"] == 0.25
+    # two runs: no bootstrap interval, and the printed tables say why
+    assert table[["final_low", "final_high"]].isna().all().all()
     assert a["reached"] == 1.0 and b["reached"] == 0.0
     assert a["episodes_to_threshold"] == 2.5  # median of 2 and 3
     assert a["env_steps_to_threshold"] == 26.0  # median of 24 and 28
@@ -160,11 +160,16 @@ def test_summary_table_by_hand(tmp_path):
     assert table["runs"].tolist() == [2, 2] and table["episodes"].tolist() == [4, 4]
     markdown = stats.to_markdown(table)
     lines = markdown.splitlines()
-    assert lines[0].startswith("| variant | runs |") and len(lines) == 4
-    assert "| A | 2 | 1 | [1, 1] | 1 | 100% | 2 | 26 |" in markdown
+    assert lines[0].startswith("| variant | runs |") and len(lines) == 6
+    assert "| A | 2 | 1 | - | 1 | 100% | 2 | 26 |" in markdown
     assert "not reached" in lines[3]
+    note = (
+        "no 95% CI for every variant: fewer than 3 runs are too few for a bootstrap interval to "
+        "mean anything; run at least 3"
+    )
+    assert lines[5] == f"Note: {note}."
     text = stats.format_table(table)
-    assert "A" in text and "not reached" in text
+    assert "A" in text and "not reached" in text and text.splitlines()[-1] == f"note: {note}"
     table.to_csv(tmp_path / "summary.csv")
     back = pd.read_csv(tmp_path / "summary.csv", index_col="variant")
     assert back.loc["B", "final_mean"] == 0.25
@@ -188,3 +193,17 @@ def test_stats_refuse_what_is_not_results():
         stats.summary(results_frame().drop(columns="reward"))
     with pytest.raises(ConfigError, match="empty"):
         stats.summary(results_frame().iloc[:0])
+
+
+def test_three_runs_get_a_bootstrap_ci_and_fewer_say_why_per_variant():
+    frame = results_frame()
+    third = frame[frame["run"] == 1].assign(run=2, seed=2)
+    frame = pd.concat([frame, third[third["variant"] == "B"]], ignore_index=True)
+    table = stats.summary(frame, window=2)
+    b = table.loc["B"]  # runs end at 0, 0.5 and 0.5
+    low, high = stats.bootstrap_ci(np.array([0.0, 0.5, 0.5]))[1:]
+    assert (b["final_low"], b["final_high"]) == (low, high) and low < b["final_mean"] < high
+    assert math.isnan(table.loc["A", "final_low"])
+    text = stats.format_table(table)
+    assert f"[{low:.3g}, {high:.3g}]" in text
+    assert text.splitlines()[-1].startswith("note: no 95% CI for A: fewer than 3 runs")

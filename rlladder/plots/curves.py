@@ -164,15 +164,15 @@ def _greedy_panel(
     if threshold is not None:
         ax.axhline(threshold, color="0.4", ls="--", lw=1.5)
     ax.set_ylabel("greedy return")
+    # titled by what the panel shows: where each run's last evaluation falls differs between
+    # variants (a steps budget ends each run's episodes where they end), so no x is named
     if final_only:
-        where = next(iter(greedy.values()))[x].iloc[0]
         ax.set_xticks(range(len(greedy)), list(greedy), rotation=20, ha="right")
         ax.set_xlim(-0.5, len(greedy) - 0.5)
-        unit = "episodes" if x == "episode" else "env steps"
-        ax.set_title(f"greedy after {where:,.0f} {unit}: {episodes} per run")
+        ax.set_title(f"greedy return at the last evaluation: {episodes} per run")
     else:
         ax.set_xlabel(_LABELS.get(x, x))
-        ax.set_title(f"greedy return: {episodes} per evaluation")
+        ax.set_title(f"greedy return at each evaluation: {episodes} per run")
 
 
 def legend_title(results: pd.DataFrame, confidence: float) -> str:
