@@ -55,6 +55,8 @@ __all__ = [
     "load_npz",
     "npz_checkpoint_kind",
     "short_reason",
+    "save_attributes",
+    "load_attributes",
 ]
 
 FORMAT = "rlladder-checkpoint"
@@ -338,3 +340,116 @@ def npz_checkpoint_kind(path: str | Path) -> str | None:
         return None
     kind = meta.get("agent") if isinstance(meta, dict) and meta.get("format") == FORMAT else None
     return kind if isinstance(kind, str) else None
+
+
+# ------------------------------------------------------ any agent whose state is plain values
+_SPACES = ("observation_space", "action_space")
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("torch") and hasattr(value, "detach")
+
+
+def _json_plain(value: Any) -> bool:
+    """Whether JSON holds ``value`` as it is: plain scalars, and lists and string-keyed dicts of
+    them (a tuple comes back a list)."""
+    if isinstance(value, _PLAIN):
+        return not (isinstance(value, float) and not np.isfinite(value))
+    if isinstance(value, list | tuple):
+        return all(_json_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_plain(v) for k, v in value.items())
+    return False
+
+
+def save_attributes(agent: Any, path: str | Path) -> None:
+    """Save ``agent`` (any :class:`~rlladder.Agent`) to ``path`` as an ``.npz`` checkpoint:
+    every attribute, where each is a plain value (numbers, strings, ``None``, and lists, tuples
+    and dicts of them), a numpy array or scalar, a torch tensor (on the CPU), or a numpy
+    generator (saved as its state); the spaces and the header too. What :meth:`rlladder.Agent.save`
+    does for an agent without a ``save`` of its own.
+
+    Raises:
+        CheckpointError: an attribute is none of those (a network module, an open file, an
+            object of your own), named in one line with what would work.
+    """
+    kind = type(agent).__name__
+    values, arrays = {}, {}
+    tensors: dict[str, dict[str, Any]] = {}
+    generators: dict[str, dict[str, Any]] = {}
+    tuples, floats = [], []
+    for name, value in vars(agent).items():
+        if name in _SPACES:
+            continue
+        if name == "seed":  # the generator's state is what matters, and is saved on its own
+            values[name] = plain_seed(value)
+        elif isinstance(value, np.random.Generator):
+            generators[name] = rng_state(value)
+        elif isinstance(value, np.ndarray) and value.dtype != object:
+            arrays[name] = value
+        elif isinstance(value, np.generic) and not isinstance(value, np.object_):
+            arrays[name], floats = np.asarray(value), [*floats, name]
+        elif _is_tensor(value):
+            tensor = value.detach()
+            if tensor.device.type != "cpu" or str(tensor.dtype) == "torch.bfloat16":
+                raise _unsavable(kind, name, f"a {tensor.dtype} tensor on {tensor.device}")
+            arrays[name] = tensor.numpy()
+            tensors[name] = {"requires_grad": bool(value.requires_grad)}
+        elif _json_plain(value):
+            values[name] = list(value) if isinstance(value, tuple) else value
+            if isinstance(value, tuple):
+                tuples.append(name)
+        else:
+            raise _unsavable(kind, name, f"a {type(value).__module__}.{type(value).__qualname__}")
+    meta = {
+        **header(kind),
+        "spaces": spaces_to_dict(agent.observation_space, agent.action_space),
+        "attributes": values,
+        "tuples": tuples,
+        "scalars": floats,
+        "tensors": tensors,
+        "generators": generators,
+    }
+    save_npz(path, meta, arrays)
+
+
+def _unsavable(kind: str, name: str, what: str) -> CheckpointError:
+    return CheckpointError(
+        f"{kind}.save cannot save attribute {name!r}: it is {what}, not a plain value, array, "
+        f"CPU tensor or numpy generator; keep such state in those, or give {kind} its own "
+        "save and load"
+    )
+
+
+def load_attributes(cls: type, path: str | Path, env: gym.Env | None = None) -> Any:
+    """The agent :func:`save_attributes` saved: ``cls`` built on the saved spaces (or ``env``'s)
+    with its seed and the saved values of its constructor's keywords, then every saved
+    attribute put back, generators at the state they were saved in. Nothing is unpickled.
+
+    Raises:
+        CheckpointError: ``path`` is not a checkpoint of ``cls``.
+    """
+    meta, arrays = load_npz(path, cls.__name__)
+    observation_space, action_space = spaces_from_dict(
+        meta["spaces"], env, loader=f"{cls.__name__}.load"
+    )
+    values = dict(meta["attributes"])
+    for name in meta.get("tuples", []):
+        values[name] = tuple(values[name])
+    for name, array in arrays.items():
+        values[name] = array[()] if name in meta.get("scalars", []) else array
+    if meta.get("tensors"):
+        import torch
+
+        for name, info in meta["tensors"].items():
+            values[name] = torch.from_numpy(arrays[name].copy())
+            values[name].requires_grad_(bool(info.get("requires_grad")))
+    for name, state in meta.get("generators", {}).items():
+        values[name] = np.random.default_rng()
+        set_rng_state(values[name], state)
+    keywords = {k: values[k] for k in cls.default_hyperparameters() if k in values}
+    agent = cls(observation_space, action_space, seed=values.get("seed"), **keywords)
+    for name, value in values.items():
+        setattr(agent, name, value)
+    return agent

@@ -14,10 +14,13 @@ from __future__ import annotations
 import abc
 import copy
 import inspect
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
+
+from rlladder.checkpoints import load_attributes, save_attributes
 
 __all__ = ["Agent", "Transition"]
 
@@ -139,6 +142,31 @@ class Agent(abc.ABC):
         """Restore what :meth:`state_dict` returned."""
         for key, value in copy.deepcopy(state).items():
             setattr(self, key, value)
+
+    def save(self, path: str | Path) -> None:
+        """Write a checkpoint of this agent to ``path`` (a ``.npz`` archive, no pickled code) that
+        :meth:`load` restores to act and learn exactly as this agent would from here.
+
+        This default saves every attribute, where each is a plain value (numbers, strings,
+        ``None``, lists, tuples and dicts of them), a numpy array, a CPU torch tensor, or a numpy
+        generator such as ``self.rng`` (:func:`rlladder.checkpoints.save_attributes`); the
+        built-in agents have their own.
+
+        Raises:
+            CheckpointError: an attribute is none of those; the line names it.
+        """
+        save_attributes(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, env: gym.Env | None = None) -> Agent:
+        """Rebuild an agent that :meth:`save` wrote, safely (``np.load(allow_pickle=False)``);
+        the spaces come from the checkpoint, or from ``env`` if given.
+
+        Raises:
+            CheckpointError: ``path`` is not a checkpoint of this class (one line saying so).
+        """
+        agent: Agent = load_attributes(cls, path, env)
+        return agent
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(observation_space={self.observation_space}, action_space={self.action_space})"

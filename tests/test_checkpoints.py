@@ -355,3 +355,74 @@ def test_a_dqn_checkpoint_has_a_header_and_only_plain_values(tmp_path):
     assert isinstance(state["spaces"]["observation"]["low"], list)
     assert zipfile.is_zipfile(tmp_path / "dqn.pt")
     assert [p.name for p in tmp_path.iterdir()] == ["dqn.pt"]  # no temporary file left
+
+
+# -- any agent whose state is plain values: the base rl.Agent's save and load ------------------
+
+
+def test_your_own_agent_saves_and_loads_and_goes_on_number_for_number(tmp_path):
+    from own_agents import RunningMeanAgent
+
+    env = gym.make("FrozenLake-v1", is_slippery=True)
+    agent = RunningMeanAgent(env.observation_space, env.action_space, seed=3, epsilon=0.3)
+    rl.train(agent, env, episodes=40, seed=1)
+    path = tmp_path / "mine.npz"
+    agent.save(path)
+    loaded = RunningMeanAgent.load(path)
+    assert type(loaded) is RunningMeanAgent and loaded.epsilon == 0.3 and loaded.seed == 3
+    np.testing.assert_array_equal(loaded.q, agent.q)
+    np.testing.assert_array_equal(loaded.n, agent.n)
+    assert loaded.observation_space == env.observation_space
+    # both go on from here exactly alike: same tables, same generator
+    ours = rl.train(agent, gym.make("FrozenLake-v1", is_slippery=True), episodes=30, seed=2)
+    theirs = rl.train(loaded, gym.make("FrozenLake-v1", is_slippery=True), episodes=30, seed=2)
+    assert ours.equals(theirs)
+    np.testing.assert_array_equal(loaded.q, agent.q)
+    with open(path, "rb") as handle:
+        assert b"cnumpy" not in handle.read()  # nothing pickled
+    with pytest.raises(CheckpointError, match="is an rlladder RunningMeanAgent checkpoint"):
+        rl.QLearning.load(path)
+
+
+def test_plain_values_tensors_and_generators_round_trip(tmp_path):
+    class Holder(rl.Agent):
+        def __init__(self, observation_space, action_space, *, seed=None, width=2):
+            super().__init__(observation_space, action_space, seed=seed)
+            self.width = width
+            self.sizes = (1, 2)
+            self.table = {"a": [1.5, None], "b": "text"}
+            self.weights = torch.arange(6.0).reshape(2, 3).requires_grad_()
+            self.count = np.int64(7)
+            self.noise = np.random.default_rng(9)
+
+        def act(self, obs, *, explore=True):
+            return 0
+
+        def learn(self, transition):
+            return {}
+
+    env = gym.make("CartPole-v1")
+    agent = Holder(env.observation_space, env.action_space, seed=1, width=5)
+    agent.noise.random(3)
+    agent.save(tmp_path / "h.npz")
+    back = Holder.load(tmp_path / "h.npz")
+    assert back.width == 5 and back.sizes == (1, 2) and back.table == agent.table
+    assert torch.equal(back.weights, agent.weights) and back.weights.requires_grad
+    assert back.count == 7 and back.noise.random() == agent.noise.random()
+    assert back.rng.random() == agent.rng.random()
+
+
+def test_an_attribute_that_cannot_be_saved_is_named_in_one_line(tmp_path):
+    from own_agents import RunningMeanAgent
+
+    env = gym.make("FrozenLake-v1")
+    agent = RunningMeanAgent(env.observation_space, env.action_space, seed=0)
+    agent.net = torch.nn.Linear(2, 2)
+    with pytest.raises(CheckpointError) as info:
+        agent.save(tmp_path / "x.npz")
+    assert str(info.value) == (
+        "RunningMeanAgent.save cannot save attribute 'net': it is a "
+        "torch.nn.modules.linear.Linear, not a plain value, array, CPU tensor or numpy generator; "
+        "keep such state in those, or give RunningMeanAgent its own save and load"
+    )
+    assert not (tmp_path / "x.npz").exists()
