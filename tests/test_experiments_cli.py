@@ -403,3 +403,30 @@ def test_out_naming_a_file_says_the_path_is_a_file(tmp_path, capsys):
     assert_clean_error(code, err, f"cannot make the results folder {afile / 'deeper'}")
     assert f"{afile} is a file, not a folder" in err
     assert afile.read_text() == "mine\n"  # untouched
+
+
+def test_run_on_the_8x8_map_says_once_per_variant_that_the_presets_are_not_tuned(tmp_path, capsys):
+    out = tmp_path / "big"
+    argv = ["run", "frozenlake", "--set", "env_kwargs.map_name=8x8", "--out", out]
+    code, text, err = run_cli(
+        capsys,
+        *argv,
+        "--runs",
+        "1",
+        "--episodes",
+        "3",
+        "--backend",
+        "serial",
+        "--quiet",
+        "--no-plot",
+    )
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("rlladder: warning:")]
+    assert lines == [
+        f"rlladder: warning: the preset for {agent} was tuned for FrozenLake-v1, 4x4, not "
+        "slippery, not for map_name='8x8': its values are not tuned for this environment"
+        for agent in ("q-learning", "ps")
+    ]
+    spec = json.loads((out / "spec.json").read_text())["experiment"]
+    assert spec["env_kwargs"]["max_episode_steps"] == 200 and spec["max_episode_steps"] is None
+    assert "reached 0.85" in text  # gymnasium's threshold for the 8x8 map, not the 4x4's 0.7
