@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -35,6 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from rlladder.errors import ConfigError, did_you_mean
+from rlladder.interface import Agent
 
 __all__ = ["resolve_target", "agent_target", "is_import_target", "FILE_MODULE_PREFIX"]
 
@@ -91,12 +93,23 @@ def agent_target(text: str) -> Any:
     """An agent given as a string: a registered name stays a name (checked to be registered);
     ``module:Class`` and ``path/to/file.py:Class`` are imported by :func:`resolve_target`.
 
+    Returns:
+        The name, or what the import target names: an :class:`~rlladder.Agent` subclass or a
+        factory function.
+
     Raises:
         UnknownNameError: a name nobody registered (the message lists the registered ones).
         ConfigError: an import target that does not import.
+        TypeError: it names a class that does not subclass :class:`~rlladder.Agent`.
     """
     if is_import_target(text):
-        return resolve_target(text, "agent")
+        value = resolve_target(text, "agent")
+        if inspect.isclass(value) and not issubclass(value, Agent):
+            raise TypeError(
+                f"agent {text!r} is the class {value.__name__}, which does not subclass rl.Agent: "
+                f"define it as class {value.__name__}(rl.Agent), with act() and learn()"
+            )
+        return value
     from rlladder.errors import UnknownNameError
     from rlladder.registry import canonical_name
 
