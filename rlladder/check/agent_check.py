@@ -24,14 +24,14 @@ def _values_missing(session: CheckSession) -> str | None:
     agent = session.build(env)
     name = type(agent).__name__
     if getattr(agent, "has_action_values", True) is False:
-        return f"{name} has no action values (its q_values are preferences); behaviour checks only"
+        return f"{name} has no action values (its q_values are preferences, not returns)"
     obs, _ = env.reset(seed=session.seed)
     try:
         with agent_errors(agent, env.spec.id):
             agent.q_values(obs)
     except Exception as error:
         if isinstance(error.__cause__, NotImplementedError):
-            return f"{name} does not expose q_values(obs); behaviour checks only"
+            return f"{name} does not expose q_values(obs) (define it to get value checks)"
         raise
     return None
 
