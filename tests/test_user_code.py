@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
+import gymnasium as gym
 import pandas as pd
 import pytest
 
@@ -206,3 +207,18 @@ def test_an_env_factory_in_a_file(isolated):
         env="uc_envs.py:lake", env_kwargs={"map_name": "8x8"}, variants={"ps": "ps"}, episodes=1
     )
     assert exp.make_env().observation_space.n == 64
+
+
+def test_a_name_registered_for_a_file_imports_it_on_first_use(isolated):
+    from rlladder.registry import registry_state, set_registry_state
+
+    write_agent(isolated / "uc_registered.py", extra="OFFSET = 0.5")
+    saved = registry_state()
+    try:
+        rl.register_agent("uc-registered", "uc_registered.py:Bandit", defaults={"epsilon": 0.0})
+        lake = gym.make("FrozenLake-v1")
+        agent = rl.make_agent("uc-registered", lake, seed=0)
+        assert type(agent).__name__ == "Bandit" and agent.epsilon == 0.0
+        assert type(agent) is resolve_target("uc_registered.py:Bandit", "agent")
+    finally:
+        set_registry_state(saved)
