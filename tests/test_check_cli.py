@@ -109,7 +109,8 @@ def course(tmp_path) -> Path:
 # ------------------------------------------------------------------------------- rlladder run
 def test_run_a_toml_that_names_my_agent_from_its_folder(course):
     """The installed command imports ``my_agent`` from the current folder, as ``python -m``
-    does; the file form names the same class, so both variants learn the same numbers."""
+    does, and so do its worker processes; the file form names the same class (its workers get it
+    by value), so both variants learn the same numbers."""
     (course / "exp.toml").write_text(
         textwrap.dedent(
             """
@@ -127,9 +128,9 @@ def test_run_a_toml_that_names_my_agent_from_its_folder(course):
             """
         )
     )
-    done = rlladder(course, "run", "exp.toml", "--backend", "serial", "--quiet", "--no-plot")
+    done = rlladder(course, "run", "exp.toml", "--workers", "2", "--quiet", "--no-plot")
     assert done.returncode == 0, done.stderr
-    assert "mine: 2 variants x 2 runs x 6 episodes (serial backend)" in done.stdout
+    assert "mine: 2 variants x 2 runs x 6 episodes (process backend)" in done.stdout
     results = rl.load_results(course / "results" / "mine")
     module, file = (
         results[results["variant"] == label].drop(columns="variant").reset_index(drop=True)

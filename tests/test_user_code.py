@@ -46,10 +46,10 @@ def isolated(monkeypatch, tmp_path):
     imported."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
     yield tmp_path
-    for name in set(sys.modules) - before:  # the modules this test imported (uc_*)
-        del sys.modules[name]
+    for name in list(sys.modules):  # the students' modules this test wrote and imported
+        if name.startswith(("uc_", FILE_MODULE_PREFIX + "uc_")):
+            del sys.modules[name]
 
 
 def write_agent(path, extra: str = "OFFSET = 0.0") -> None:
@@ -80,8 +80,11 @@ def test_a_file_imports_by_path_once_and_can_import_the_modules_beside_it(isolat
     assert resolve_target("other/uc_file.py:Bandit", "agent") is not cls
 
 
-def test_a_file_target_runs_on_the_process_backend_as_on_serial(isolated):
+@pytest.mark.parametrize("backend", ["process", pytest.param("ray", marks=pytest.mark.slow)])
+def test_a_file_target_runs_on_every_backend_as_on_serial(isolated, backend):
     """The workers cannot import the file by its sys.modules name: its classes go by value."""
+    if backend == "ray":
+        pytest.importorskip("ray")
     write_agent(isolated / "agents" / "uc_worker.py", extra="OFFSET = 1.0")
     exp = rl.Experiment(
         env="FrozenLake-v1",
@@ -91,8 +94,8 @@ def test_a_file_target_runs_on_the_process_backend_as_on_serial(isolated):
         seed=4,
     )
     serial = rl.run_experiment(exp, backend="serial", progress=False)
-    process = rl.run_experiment(exp, backend="process", workers=2, progress=False)
-    pd.testing.assert_frame_equal(process, serial)
+    other = rl.run_experiment(exp, backend=backend, workers=2, progress=False)
+    pd.testing.assert_frame_equal(other, serial)
     assert (serial["q_sa"] >= 1.0).all()  # the file's own OFFSET, in every run
     assert exp.to_dict()["variants"]["file"]["agent"] == "agents/uc_worker.py:Bandit"
 
