@@ -9,8 +9,10 @@ One rule, used wherever rlladder takes such a string: ``rlladder check TARGET``,
     rlladder check agents/my_agent.py:MyDQN  # that file, wherever it is
 
 * ``module:Name`` imports ``module`` with the current folder first on the import path, as
-  ``python -m rlladder`` and ``python script.py`` do: a module beside you is found whether you
-  type ``rlladder`` or ``python -m rlladder``. ``Name`` may be dotted (``module:Outer.Inner``).
+  ``python -m rlladder`` has it: a module beside you is found whether you type ``rlladder`` or
+  ``python -m rlladder`` (and the ``process`` backend's workers, which get the parent's import
+  path, find it too). A package imported already (rlladder itself, for the built-in agents) is
+  used as it is. ``Name`` may be dotted (``module:Outer.Inner``).
 * ``path/to/file.py:Name`` imports that file (a relative path is read from the current folder),
   with its own folder on the import path as when you run it, so that it can import the modules
   beside it. It is registered in ``sys.modules`` under a name made from its absolute path, so
