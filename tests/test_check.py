@@ -82,6 +82,26 @@ def test_the_time_limit_probe_tells_bootstrapping_from_done(gamma):
     assert f"(gamma {gamma:g}:" in row(good, "probe 6 time limit")["detail"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("gamma", [0.9, 0.99, 0.995])
+def test_the_time_limit_probe_tells_a_dqn_from_one_whose_target_uses_done(gamma):
+    from rlladder.check.targets import PROBE_SETTINGS
+
+    class DoneDQN(rl.DQN):
+        def learn(self, t):
+            return super().learn(t._replace(terminated=t.done))  # the bug, in one place
+
+    settings = {**PROBE_SETTINGS["rlladder.deep.dqn:DQN"], "gamma": gamma}
+
+    def factory(cls):
+        return lambda env, seed: cls(env.observation_space, env.action_space, seed=seed, **settings)
+
+    good, bad = rl.check_agent(factory(rl.DQN)), rl.check_agent(factory(DoneDQN))
+    assert good.passed, str(good)
+    assert bad.failed == ["probe 6 time limit"]
+    assert "your target uses `done`, not `terminated`" in row(bad, "probe 6 time limit")["hint"]
+
+
 # -- built-in agents pass -----------------------------------------------------------------------
 def test_every_registered_agent_is_checked_here():
     assert sorted(TABULAR + DQN) == rl.list_agents()

@@ -24,7 +24,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlladder.errors import AgentCheckError, ConfigError
+from rlladder.errors import AgentCheckError
 from rlladder.interface import Agent
 from rlladder.registry import make_agent, resolve_agent
 
@@ -152,8 +152,6 @@ def agent_maker(target: object, seed: int) -> AgentMaker:
             "check_agent() needs a registered agent name (e.g. 'dqn'), an rl.Agent subclass, or a "
             f"factory f(env, seed) -> Agent; got {_describe(target)}"
         )
-    if isinstance(target, str) and not target:
-        raise ConfigError("check_agent() needs an agent name, got ''")
     box = gym.make(probe_id(INTERFACE_PROBE, tabular=False))
     try:
         maker.build(box, seed)
