@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -215,3 +216,19 @@ def test_bad_input_exits_2_with_one_line(course, target, words):
     done = rlladder(course, "check", target, "--json", "report.json")
     assert_one_line_error(done, *(word.format(course) for word in words))
     assert done.stdout == "" and not (course / "report.json").exists()
+
+
+# ------------------------------------------------------------------------- the page's tables
+CHECK_PAGE = ROOT / "docs" / "check-your-agent.md"
+
+
+@pytest.mark.slow
+def test_the_pages_dqn_tables_are_what_the_checker_prints():
+    """ "Check your agent" pastes the checker's output for its my_dqn.py: it is still that."""
+    text = CHECK_PAGE.read_text(encoding="utf-8").split("## A correct DQN and a broken one")[1]
+    code = re.findall(r"```python\n(.*?)```", text, re.S)[0]
+    good, bad = re.findall(r"```text\n(.*?)\n```", text, re.S)[:2]
+    namespace: dict = {"__name__": "my_dqn"}
+    exec(code, namespace)
+    assert str(rl.check_agent(namespace["MyDQN"])) == good
+    assert str(rl.check_agent(namespace["DoneDQN"])) == bad
