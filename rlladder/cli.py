@@ -243,6 +243,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    """``rlladder check TARGET``: the report's table (on stderr with ``--json -``, whose JSON
+    alone goes to stdout), and the exit status 0 when no check failed, 1 when one did."""
     import json
 
     from rlladder.check import check_agent
@@ -259,7 +261,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _resolve_target(target: str, *, folders: bool = False) -> tuple[str, Any]:
+def _suite_or_toml(target: str, *, folders: bool = False) -> tuple[str, Any]:
     """``(name, Experiment or dict of parts)`` for a suite name or a TOML path."""
     from rlladder.experiments.spec import Experiment
     from rlladder.experiments.suites import get_suite
@@ -286,7 +288,7 @@ def _experiments(args: argparse.Namespace, *, folders: bool = False) -> tuple[st
     if folders and Path(args.target).is_dir():
         name, built = Path(args.target).name, _from_results(Path(args.target))
     else:
-        name, built = _resolve_target(args.target, folders=folders)
+        name, built = _suite_or_toml(args.target, folders=folders)
     parts = built if isinstance(built, dict) else {"": built}
     if args.part is not None:
         if "" in parts:
