@@ -141,9 +141,26 @@ class NeedsDiscrete(TableQ):
         self.n_states = observation_space.n
 
 
-def test_an_agent_that_needs_discrete_observations_gets_the_tabular_twins():
-    report = rl.check_agent(NeedsDiscrete)
-    assert report.passed
+class IndexesByObservation(TableQ):
+    """A table with a row per state, indexed by the observation itself: builds on a Box
+    observation, but cannot act on one."""
+
+    def __init__(self, observation_space, action_space, **kwargs):
+        super().__init__(observation_space, action_space, **kwargs)
+        self.table = np.zeros((2, action_space.n))
+
+    def values(self, obs):
+        return self.table[obs]
+
+    def learn(self, t):
+        self.update(self.table[t.obs], t.action, self.target(t))
+        return {}
+
+
+@pytest.mark.parametrize("cls", [NeedsDiscrete, IndexesByObservation], ids=lambda c: c.__name__)
+def test_an_agent_that_needs_discrete_observations_gets_the_tabular_twins(cls):
+    report = rl.check_agent(cls)
+    assert report.passed, str(report)
     assert report.table["probe"].tolist()[-1] == "TabularProbe6"
 
 
