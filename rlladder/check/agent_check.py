@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlladder.check.agent_errors import agent_errors
 from rlladder.check.catalogue import CHECKS, Check
 from rlladder.check.interface_checks import INTERFACE_CHECKS
 from rlladder.check.probe_checks import run_probe
 from rlladder.check.report import CheckReport, make_table
-from rlladder.check.session import CheckSession, Outcome, agent_errors, resolve_gamma
+from rlladder.check.session import CheckSession, Outcome, resolve_gamma
 from rlladder.check.targets import INTERFACE_PROBE, agent_maker
 
 __all__ = ["check_agent"]

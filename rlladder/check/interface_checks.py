@@ -22,10 +22,11 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlladder.check.agent_errors import agent_errors, one_line
 from rlladder.check.catalogue import LEARN_RETURNS_DICT, VALID_ACTION
-from rlladder.check.session import CheckSession, Outcome, agent_errors
+from rlladder.check.session import CheckSession, Outcome
 from rlladder.check.state_diff import first_difference
-from rlladder.check.targets import INTERFACE_PROBE, one_line
+from rlladder.check.targets import INTERFACE_PROBE
 from rlladder.interface import Agent, Transition
 
 __all__ = ["INTERFACE_CHECKS", "INTERFACE_STEPS"]

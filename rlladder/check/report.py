@@ -15,7 +15,7 @@ COLUMNS = ["check", "probe", "ability", "status", "passed", "detail", "hint"]
 STATUSES = ("passed", "failed", "skipped")
 
 
-@dataclass
+@dataclass(eq=False)
 class CheckReport:
     """The result of :func:`rlladder.check_agent`.
 
