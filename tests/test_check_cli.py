@@ -61,11 +61,14 @@ class NotAnAgent:
     \"\"\"A class that forgot to subclass rl.Agent.\"\"\"
 
 
-class Raises(MyQ):
-    \"\"\"Divides by zero when it acts.\"\"\"
+class Raises(rl.Agent):
+    \"\"\"Divides by zero when it acts (on any observation space).\"\"\"
 
     def act(self, obs, *, explore=True):
         return 1 // 0
+
+    def learn(self, t):
+        return {}
 """
 
 
@@ -205,7 +208,7 @@ def test_a_failed_check_exits_1_and_names_it_with_its_hint(course):
             "my_agent.py:Raises",
             [
                 "Raises raised ZeroDivisionError: integer division or modulo by zero in act() on "
-                "probe 'rlladder/TabularProbe5-v0'"
+                "probe 'rlladder/Probe5-v0'"
             ],
         ),
         ("dqm", ["unknown agent 'dqm' (did you mean 'dqn'?)", "'path/to/file.py:Name'"]),
