@@ -10,6 +10,8 @@
     rlladder show cartpole-ablation > mine.toml    # the experiment, every hyperparameter resolved
     rlladder run frozenlake --eval-every 50 --eval-episodes 10   # greedy evaluation too
     rlladder plot results/frozenlake               # redraw from saved results, no training
+    rlladder check my_agent.py:MyDQN               # your agent against the probe environments
+    rlladder check dqn --json report.json          # ... and the report for an autograder
 
 ``python -m rlladder ...`` does the same.
 """
@@ -45,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show Python tracebacks instead of short error messages",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{list,run,show,plot}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="{list,run,show,plot,check}"
+    )
 
     listing = commands.add_parser("list", help="list the agents and the suites")
     listing.set_defaults(func=_cmd_list)
@@ -102,6 +106,33 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("folder", type=Path, help="a results folder, e.g. results/frozenlake")
     _add_plot_options(plot)
     plot.set_defaults(func=_cmd_plot)
+
+    check = commands.add_parser(
+        "check",
+        help="check an agent against the probe environments (exit 0: every check passed, "
+        "1: one failed, 2: bad input)",
+        description="Train the agent on each probe environment and compare what it learned with "
+        "what it should have learned, check by check, with the likely bug for each failure. "
+        "Exits 0 when every applicable check passes, 1 when one fails, 2 on bad input.",
+    )
+    check.add_argument(
+        "target",
+        help="a registered agent name (e.g. dqn), 'module:Class' (a module in the current "
+        "folder, or installed) or 'path/to/file.py:Class'",
+    )
+    check.add_argument(
+        "--gamma",
+        type=float,
+        help="the agent's discount (default: its gamma attribute or config.gamma)",
+    )
+    check.add_argument("--seed", type=int, default=0, help="the seed of every check (default 0)")
+    check.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write the report as JSON to FILE; '-' writes it to standard output (and "
+        "the table to standard error)",
+    )
+    check.set_defaults(func=_cmd_check)
     return parser
 
 
@@ -212,7 +243,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resolve_target(target: str, *, folders: bool = False) -> tuple[str, Any]:
+def _cmd_check(args: argparse.Namespace) -> int:
+    """``rlladder check TARGET``: the report's table (on stderr with ``--json -``, whose JSON
+    alone goes to stdout), and the exit status 0 when no check failed, 1 when one did."""
+    import json
+
+    from rlladder.check import check_agent
+    from rlladder.user_code import agent_target
+
+    report = check_agent(agent_target(args.target), gamma=args.gamma, seed=args.seed)
+    print(report, file=sys.stderr if args.json == "-" else sys.stdout, flush=True)
+    if args.json is not None:
+        text = json.dumps(report.to_dict(), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    return 0 if report.passed else 1
+
+
+def _suite_or_toml(target: str, *, folders: bool = False) -> tuple[str, Any]:
     """``(name, Experiment or dict of parts)`` for a suite name or a TOML path."""
     from rlladder.experiments.spec import Experiment
     from rlladder.experiments.suites import get_suite
@@ -239,7 +289,7 @@ def _experiments(args: argparse.Namespace, *, folders: bool = False) -> tuple[st
     if folders and Path(args.target).is_dir():
         name, built = Path(args.target).name, _from_results(Path(args.target))
     else:
-        name, built = _resolve_target(args.target, folders=folders)
+        name, built = _suite_or_toml(args.target, folders=folders)
     parts = built if isinstance(built, dict) else {"": built}
     if args.part is not None:
         if "" in parts:

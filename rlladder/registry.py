@@ -17,7 +17,6 @@ agents and presets are data, in ``rlladder/presets/*.toml``.
 from __future__ import annotations
 
 import copy
-import importlib
 import inspect
 import warnings
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import gymnasium as gym
 
 from rlladder.errors import ConfigError, UntunedWarning, did_you_mean, unknown_name
 from rlladder.interface import Agent
+from rlladder.user_code import resolve_target
 
 __all__ = [
     "make_agent",
@@ -55,8 +55,7 @@ class AgentEntry:
 
     def cls(self) -> type[Agent]:
         if isinstance(self.target, str):
-            module, _, attr = self.target.partition(":")
-            self.target = getattr(importlib.import_module(module), attr)
+            self.target = resolve_target(self.target, "agent")
         return self.target  # type: ignore[return-value]
 
 

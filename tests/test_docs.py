@@ -42,6 +42,7 @@ def load_tool(name: str):
 rst = load_tool("rst_docstrings")
 api_pages = load_tool("api_pages")
 site_notebooks = load_tool("notebooks")
+check_catalogue = load_tool("check_catalogue")
 
 #: algorithm page -> the functions whose live source it must show
 ALGORITHM_PAGES = {
@@ -217,6 +218,24 @@ def test_the_getting_started_tutorial_runs(tmp_path, monkeypatch):
     assert namespace["scores"]["reward"].mean() == 1.0  # the page says so
     assert set(namespace["results"]["variant"]) == {"Q-learning", "PS"}
     assert {p.name for p in tmp_path.iterdir()} == {"policy.png", "values.png", "curves.png"}
+
+
+def test_the_check_page_shows_the_checkers_own_hint_catalogue():
+    """ "Check your agent" shows every hint of rlladder.check.HINTS, as the data has it now."""
+    from rlladder.check import CHECKS, HINTS
+
+    text = check_catalogue.PAGE.read_text(encoding="utf-8")
+    assert check_catalogue.updated(text) == text, (
+        "the catalogue on docs/check-your-agent.md is out of date: run "
+        "python docs/_tools/check_catalogue.py --write"
+    )
+    table = text.split(check_catalogue.START)[1].split(check_catalogue.END)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) - 1 == sum(len(hints) for hints in HINTS.values())  # - the --- row
+    for check in CHECKS:
+        assert f"| **{check.name}** (" in table
+    assert r"r + gamma \* max Q(s')" in table  # a product, not an emphasis
+    assert "{steps} steps of the probe" in table and "{{" not in table
 
 
 # ------------------------------------------------------------- docstrings from reST to Markdown

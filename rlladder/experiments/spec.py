@@ -45,7 +45,6 @@ the luck of their seeds.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import re
 import tomllib
@@ -59,13 +58,13 @@ import numpy as np
 from rlladder.errors import ConfigError, UnknownNameError, check_int, did_you_mean, unknown_name
 from rlladder.experiments.values import canonical, plain, qualified_name, same
 from rlladder.interface import Agent
+from rlladder.user_code import agent_target, is_import_target, resolve_target
 
 __all__ = [
     "Experiment",
     "Variant",
     "run_seeds",
     "load_experiment",
-    "resolve_target",
     "apply_settings",
     "registered_spec",
     "SETTABLE_FIELDS",
@@ -89,22 +88,6 @@ _EXPERIMENT_KEYS = (
     "eval_every",
     "eval_episodes",
 )
-
-
-def resolve_target(path: str, what: str) -> Any:
-    """Import ``"package.module:attribute"`` (how a TOML file names your own class or function)."""
-    module, _, attr = path.partition(":")
-    if not module or not attr:
-        raise ConfigError(f"{what} {path!r} must look like 'package.module:Name'")
-    try:
-        value: Any = importlib.import_module(module)
-        for part in attr.split("."):
-            value = getattr(value, part)
-    except (ImportError, AttributeError) as error:
-        raise ConfigError(
-            f"cannot import {what} {path!r} ({error}); is the module importable from here?"
-        ) from None
-    return value
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -134,20 +117,17 @@ class Variant:
 
     def check(self, label: str) -> None:
         """Fail early, in the parent process, on an agent name nobody registered."""
-        if isinstance(self.agent, str) and ":" not in self.agent:
-            from rlladder.registry import resolve_agent
-
+        if isinstance(self.agent, str) and not is_import_target(self.agent):
             try:
-                resolve_agent(self.agent)
+                agent_target(self.agent)
             except UnknownNameError as err:
-                raise UnknownNameError(
-                    f"variant {label!r}: {err}, or an rl.Agent subclass as 'module:Class'"
-                ) from None
+                raise UnknownNameError(f"variant {label!r}: {err}") from None
 
     def _target(self) -> str | type[Agent] | Callable[..., Agent]:
-        """The agent: a registry name, an Agent subclass, or a factory (``module:Name`` imported)."""
-        if isinstance(self.agent, str) and ":" in self.agent:
-            return resolve_target(self.agent, "agent")
+        """The agent: a registry name, an Agent subclass, or a factory (``module:Name`` and
+        ``path/to/file.py:Name`` imported by :func:`rlladder.user_code.resolve_target`)."""
+        if isinstance(self.agent, str) and is_import_target(self.agent):
+            return agent_target(self.agent)
         return self.agent
 
     @property
