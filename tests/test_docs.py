@@ -202,9 +202,14 @@ def test_the_api_pages_render_the_docstrings_as_markdown(site):
 
 
 def test_the_notebooks_are_pages(site):
+    assert len(site_notebooks.notebooks()) == 4
     for path in site_notebooks.notebooks():
         text = page(site, f"{site_notebooks.SITE_FOLDER}/{path.stem}")
         assert "jp-Notebook" in text and "jp-MarkdownOutput" in text
+    # the exercise notebook is shown as the student gets it: stubs, never the solution
+    text = html.unescape(re.sub(r"<[^>]+>", "", page(site, "notebooks/04_build_your_own_dqn")))
+    assert 'raise NotImplementedError("write td_target: y = r + γ (1 − terminated)' in text
+    assert "load_state_dict(online_net.state_dict())" not in text
 
 
 def test_the_getting_started_tutorial_runs(tmp_path, monkeypatch):
