@@ -14,6 +14,7 @@ from typing import Any
 
 from rlladder import envs  # noqa: F401 - registers the probe envs with gymnasium (no torch)
 from rlladder.errors import (
+    AgentCheckError,
     CheckpointError,
     ConfigError,
     DivergenceError,
@@ -64,6 +65,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # plots and lecture tools (matplotlib)
     "plots": ("rlladder.plots", None),
     "record": ("rlladder.recording", "record"),
+    # checking a student's agent against the probes
+    "check_agent": ("rlladder.check", "check_agent"),
+    "CheckReport": ("rlladder.check", "CheckReport"),
 }
 
 
@@ -102,5 +106,6 @@ __all__ = [
     "UnknownNameError",
     "DivergenceError",
     "CheckpointError",
+    "AgentCheckError",
     *_LAZY,
 ]

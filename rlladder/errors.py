@@ -36,6 +36,11 @@ class CheckpointError(RLLadderError, ValueError):
     """A file is not an rlladder checkpoint of the agent asked for, or cannot be restored."""
 
 
+class AgentCheckError(RLLadderError, RuntimeError):
+    """An agent raised inside ``act``, ``learn`` (or its constructor) while
+    :func:`rlladder.check_agent` probed it: its own error, named, with the probe it was on."""
+
+
 def _plural(noun: str) -> str:
     """``policy`` -> ``policies``, ``loss`` -> ``losses``, ``agent`` -> ``agents``."""
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
