@@ -222,6 +222,27 @@ def test_the_command_writes_the_student_version(tmp_path, capsys):
     assert written.cells == student_notebook.student_version(solution).cells
 
 
+def test_the_command_writes_the_solution_as_the_site_runs_it(tmp_path, monkeypatch, capsys):
+    ran = []
+
+    def execute(path, workdir):  # the site's run, recorded instead of run (the test above runs it)
+        ran.append(path)
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+
+    monkeypatch.setattr(site_notebooks, "execute", execute)
+    monkeypatch.setattr(student_notebook, "_site_notebooks", lambda: site_notebooks)
+    out = tmp_path / "solution.ipynb"
+    assert student_notebook.main([str(EXERCISE), "--solution", str(out)]) == 0
+    assert ran == [EXERCISE] and nbformat.read(out, as_version=4).cells[0].source == "1 + 1"
+    assert "run top to bottom, with its outputs" in capsys.readouterr().out
+
+
+def test_the_command_says_what_is_wrong(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        student_notebook.main([str(tmp_path / "missing.ipynb"), "--student", "out.ipynb"])
+    assert "no notebook at" in capsys.readouterr().err
+
+
 def test_the_student_version_stops_at_its_first_stub(tmp_path):
     # a kernel runs the first few cells only (about 5 s), so this one is not marked slow
     student = student_notebook.write_student_version(EXERCISE, tmp_path / "student.ipynb")
