@@ -73,7 +73,7 @@ def show(value: Any) -> str:
         except Exception:  # noqa: BLE001 - anything we cannot turn into numbers is shown as is
             return repr(value)
         if array.dtype.kind in "biuf":
-            return np.array2string(
+            text = np.array2string(
                 array,
                 separator=", ",
                 threshold=12,
@@ -81,6 +81,7 @@ def show(value: Any) -> str:
                 max_line_width=1000,
                 formatter={"float_kind": _float},
             )
+            return " ".join(text.split())  # one line
     return repr(value)
 
 

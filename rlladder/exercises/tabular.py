@@ -60,7 +60,7 @@ def _check_in_place(
     def run_one(c: Case) -> None:
         mine = {k: v.copy() if k in arrays else v for k, v in c.inputs.items()}
         theirs = {k: v.copy() if k in arrays else v for k, v in c.inputs.items()}
-        runner.call(fn, *theirs.values())
+        returned = runner.call(fn, *theirs.values())
         reference(**mine)
         for name in arrays:
             if name == changing:
@@ -70,7 +70,15 @@ def _check_in_place(
             )
         got, want = theirs[changing], mine[changing]
         if not np.array_equal(want, c.inputs[changing]) and np.array_equal(got, c.inputs[changing]):
-            runner.fail(f"{changing} did not change", hint="unchanged")
+            # a new array that came back is the likely mistake; else the case says what is wrong
+            hint = "unchanged" if returned is not None else None
+            runner.fail(
+                f"your function left {changing} as it was",
+                expected=want,
+                got=got,
+                hint=hint,
+                compare=True,
+            )
         where = cell(c)
         if where is not None:
             others = np.ones(want.shape, dtype=bool)
@@ -153,7 +161,7 @@ def check_q_learning_update(
     cases = [
         case("a zero table and a reward", "eta", zeros, 0, 1, 1.0, 1, False, 0.5, 0.9),
         case("gamma = 0", "gamma", [[0.0, 0.0], [1.0, 3.0], [0.0, 0.0]], 0, 1, 1.0, 1, False, 1.0, 0.0),
-        case("the max over the next actions", "max", [[0, 0], [1, 3], [0, 0]], 0, 0, 0.0, 1, False, 1.0, 0.9),
+        case("the max over the next actions", "max", [[3, 0], [1, 3], [0, 0]], 0, 1, 0.0, 1, False, 1.0, 0.9),
         case("the next state's row", "next-row", [[5, 0], [1, 3], [9, 9]], 0, 1, 0.0, 1, False, 1.0, 0.9),
         case("a terminal transition", "terminal", [[0, 0], [1, 3], [0, 0]], 0, 1, 1.0, 1, True, 1.0, 0.9),
         case("an existing estimate", "estimate", [[0, 2], [0, 0], [0, 0]], 0, 1, 1.0, 2, True, 0.5, 0.9),
@@ -186,7 +194,8 @@ def check_q_learning_update(
 
 #: hint key -> hint, for :func:`check_glow_update`
 GLOW_UPDATE_HINTS = {
-    "edge": "the edge just used glows fully: glow[s, a] = 1",
+    "edge": "after the step the edge just used glows fully, glow[s, a] = 1: set it after "
+    "fading the glow matrix, not before",
     "decay": "every edge's glow fades each step: multiply the whole glow matrix by (1 - eta), "
     "the fraction kept (not by eta), then set glow[s, a] = 1",
     "order": "after the step the edge just used holds exactly 1: first fade everything, "
