@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -539,3 +540,13 @@ def test_every_hint_of_every_catalogue_is_a_sentence():
         for key, hint in hints.items():
             assert len(hint) > 20 and "\n" not in hint, (key, hint)
     assert math.isfinite(replay.UNIFORM_TOLERANCE)
+
+
+def test_the_docs_page_shows_a_real_failure():
+    def td_target(rewards, terminated, next_q_target, gamma):
+        return rewards + gamma * next_q_target.max(dim=-1).values
+
+    with pytest.raises(ex.ExerciseFailed) as info:
+        ex.check_td_target(td_target)
+    page = (Path(__file__).parents[1] / "docs" / "exercises.md").read_text(encoding="utf-8")
+    assert f"ExerciseFailed: {info.value}\n```" in page

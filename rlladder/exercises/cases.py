@@ -81,7 +81,7 @@ def show(value: Any) -> str:
                 max_line_width=1000,
                 formatter={"float_kind": _float},
             )
-            return " ".join(text.split())  # one line
+            return " ".join(text.split()).replace("[ ", "[")  # one line, no padding
     return repr(value)
 
 
