@@ -185,6 +185,11 @@ class ListBuffer:
         return SimpleNamespace(**dict(zip(replay.FIELDS, fields, strict=True)))
 
 
+class NoSeed(ReplayBuffer):
+    def __init__(self, capacity, obs_dim):
+        super().__init__(capacity, obs_dim)
+
+
 class DictBatch(ReplayBuffer):
     def sample(self, batch_size):
         return super().sample(batch_size)._asdict()
@@ -198,6 +203,7 @@ BUFFERS = [
     (FavoursTheNewest, "uniform", "sampling is uniform"),
     (ListBuffer, "stored-only", "one transition"),
     (DictBatch, "one", "one transition"),
+    (NoSeed, "make", "an empty buffer"),
 ]
 
 

@@ -128,14 +128,20 @@ class CaseRunner:
         print(f"{self.check}: {self.total} cases passed")
 
     def call(
-        self, fn: Callable[..., Any], *args: Any, what: str = "your function", **kwargs: Any
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        what: str = "your function",
+        hint: str | None = None,
+        **kwargs: Any,
     ) -> Any:
         """``fn(*args, **kwargs)``; anything it raises becomes an :class:`ExerciseFailed`
-        chained to it (``what`` names the call in the message)."""
+        chained to it (``what`` names the call in the message; ``hint`` a catalogue key other
+        than the case's own)."""
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the student's own error, shown and chained
-            self.fail(f"{what} raised {type(exc).__name__}: {exc}", cause=exc)
+            self.fail(f"{what} raised {type(exc).__name__}: {exc}", hint=hint, cause=exc)
 
     def fail(
         self,

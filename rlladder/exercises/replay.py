@@ -230,7 +230,7 @@ def check_replay_buffer(cls: Callable[..., Any]) -> None:
     def run_one(c: Case) -> None:
         capacity, obs_dim, adds = c.inputs["capacity"], c.inputs["obs_dim"], c.inputs["adds"]
         flags = c.inputs.get("terminated", ())
-        buffer = runner.call(cls, capacity, obs_dim, seed=0, what="making your buffer")
+        buffer = runner.call(cls, capacity, obs_dim, seed=0, what="making your buffer", hint="make")
         reference = ReplayBuffer(capacity, obs_dim, seed=0)
         added = []
         for i in range(adds):

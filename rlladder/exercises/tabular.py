@@ -110,7 +110,6 @@ Q_LEARNING_UPDATE_HINTS = {
     "estimate": "move Q[s, a] towards the target: add eta * (target - Q[s, a]), not eta * target",
     "one-entry": "the update changes the one entry Q[s, a]; the rest of the table stays as it was",
     "unchanged": _UNCHANGED.format(name="q", example="q[s, a] += ..."),
-    "reads": "the update only changes q",
     "random": "Q[s, a] <- Q[s, a] + eta * (r + gamma * (1 - terminated) * max_a' Q[s', a'] "
     "- Q[s, a])",
 }
