@@ -8,12 +8,18 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import rlladder  # noqa: F401 - importing rlladder registers the probes
-from rlladder.envs import PROBE_EXPECTATIONS, expected_q_values
+from rlladder.envs import (
+    PROBE_EXPECTATIONS,
+    expected_q_values,
+    probe_observation,
+    time_limit_floor,
+)
 
-IDS = [f"rlladder/Probe{i}-v0" for i in range(1, 6)]
+IDS = [f"rlladder/Probe{i}-v0" for i in range(1, 7)]
+TWINS = [f"rlladder/TabularProbe{i}-v0" for i in range(1, 7)]
 
 
-@pytest.mark.parametrize("env_id", IDS)
+@pytest.mark.parametrize("env_id", IDS + TWINS)
 def test_passes_gymnasium_env_checker(env_id):
     env = gym.make(env_id)
     check_env(env.unwrapped, skip_render_check=True)
@@ -31,10 +37,10 @@ def test_importing_rlladder_does_not_import_torch():
 def play(env_id: str, actions: list[int], seed: int) -> list[tuple]:
     env = gym.make(env_id)
     obs, _ = env.reset(seed=seed)
-    out = [(obs.tolist(),)]
+    out = [(np.asarray(obs).tolist(),)]
     for a in actions:
         obs, r, term, trunc, _ = env.step(a)
-        out.append((obs.tolist(), r, term, trunc))
+        out.append((np.asarray(obs).tolist(), r, term, trunc))
         if term or trunc:
             break
     return out
@@ -55,9 +61,34 @@ def test_probe_dynamics():
     assert play(IDS[3], [0], 0)[-1][1] == -1.0 and play(IDS[3], [1], 0)[-1][1] == 1.0
 
 
+def test_the_time_limit_probe_truncates_and_never_terminates():
+    assert play(IDS[5], [0, 0], 0) == [([0.0],), ([0.0], 1.0, False, True)]
+    assert gym.make(IDS[5]).spec.max_episode_steps == 1
+
+
+@pytest.mark.parametrize("probe", range(1, 7))
+def test_each_tabular_twin_plays_its_probe_with_state_indices(probe):
+    for seed in range(4):
+        for actions in ([0, 0], [1, 1]):
+            if actions[0] >= gym.make(IDS[probe - 1]).action_space.n:
+                continue
+            box, twin = play(IDS[probe - 1], actions, seed), play(TWINS[probe - 1], actions, seed)
+            as_state = [
+                (probe_observation(probe, step[0], tabular=True), *step[1:]) for step in box
+            ]
+            assert twin == as_state
+    assert isinstance(gym.make(TWINS[probe - 1]).observation_space, gym.spaces.Discrete)
+
+
 def test_random_probes_show_both_observations():
     seen = {tuple(gym.make(IDS[1]).reset(seed=s)[0].tolist()) for s in range(20)}
     assert seen == {(-1.0,), (1.0,)}
+
+
+def test_time_limit_expectation_and_floor():
+    assert expected_q_values(6, 0.99)[0, 0] == pytest.approx(100.0)
+    for gamma in (0.1, 0.9, 0.99, 0.995):  # a `done` target's 1 < floor < two backups' 1 + gamma
+        assert 1.0 < time_limit_floor(gamma) < 1.0 + gamma
 
 
 def test_expectations_match_the_chapter():

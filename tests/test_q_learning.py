@@ -105,6 +105,17 @@ def test_sarsa_terminal_step_does_not_choose_a_next_action():
     assert agent.rng.bit_generator.state == state  # no random draw for a next action
 
 
+def test_sarsa_bootstraps_through_a_time_limit():
+    """A truncated step still has a next state with a value: SARSA bootstraps on the action its
+    policy would take there (found by rl.check_agent's time-limit probe), but keeps none for
+    the next act(), which belongs to a new episode."""
+    agent = make(target="sarsa", epsilon=1.0)
+    agent.q[2] = [4.0, 4.0]
+    agent.learn(step(0, 1, 1.0, 2, truncated=True))
+    assert agent.q[0, 1] == pytest.approx(0.5 * (1.0 + 0.9 * 4.0))
+    assert agent._next_action is None
+
+
 # ------------------------------------------------------------------------- exploration
 def test_epsilon_schedule_decays_per_step_and_is_reported():
     schedule = rl.LinearSchedule(1.0, 0.0, duration=4)

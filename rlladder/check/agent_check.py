@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlladder.check.agent_errors import agent_errors
 from rlladder.check.catalogue import CHECKS, Check
 from rlladder.check.interface_checks import INTERFACE_CHECKS
 from rlladder.check.probe_checks import run_probe
 from rlladder.check.report import CheckReport, make_table
-from rlladder.check.session import CheckSession, Outcome, agent_errors, resolve_gamma
+from rlladder.check.session import CheckSession, Outcome, resolve_gamma
 from rlladder.check.targets import INTERFACE_PROBE, agent_maker
 
 __all__ = ["check_agent"]
@@ -24,14 +25,14 @@ def _values_missing(session: CheckSession) -> str | None:
     agent = session.build(env)
     name = type(agent).__name__
     if getattr(agent, "has_action_values", True) is False:
-        return f"{name} has no action values (its q_values are preferences); behaviour checks only"
+        return f"{name} has no action values (its q_values are preferences, not returns)"
     obs, _ = env.reset(seed=session.seed)
     try:
         with agent_errors(agent, env.spec.id):
             agent.q_values(obs)
     except Exception as error:
         if isinstance(error.__cause__, NotImplementedError):
-            return f"{name} does not expose q_values(obs); behaviour checks only"
+            return f"{name} does not expose q_values(obs) (define it to get value checks)"
         raise
     return None
 

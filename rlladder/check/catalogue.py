@@ -101,7 +101,6 @@ HINTS: dict[str, dict[str, str]] = {
         "other": "Q([0]) = {q} instead of 1: the loss or the optimiser is off (is the loss "
         "(Q(s, a) - target)²? zero_grad() before backward()? a learning rate that reaches 1 in "
         "{steps} steps?)",
-        "behaviour": "nothing to check without action values: one action, no choice",
     },
     "probe 2 values": {
         "same": "Q([-1]) and Q([+1]) are equal: the network is not reading its input (is obs fed "
@@ -150,7 +149,8 @@ HINTS: dict[str, dict[str, str]] = {
     },
     "probe 6 time limit": {
         "stops_at_cut": "Q([0]) = {q} where the time limit should have bootstrapped: your target "
-        "uses `done`, not `terminated` (a truncated episode's next state still has a value)",
+        "uses `done`, not `terminated` (a truncated episode's next state still has a value; a "
+        "Monte-Carlo return must end in gamma * max Q(s') there)",
         "too_high": "Q([0]) = {q} exceeds 1 / (1 - gamma) = {limit}: the bootstrap is discounted "
         "by less than the gamma = {gamma} you declared",
         "other": "Q([0]) = {q} stays below 1 + gamma / 2 = {floor}: the target stops at the time "

@@ -208,7 +208,7 @@ def run_probe(session: CheckSession, probe: int, wanted: set[str]) -> dict[str, 
     outcomes: dict[str, Outcome] = {}
     if name in wanted:
         if session.no_values is not None:
-            outcomes[name] = Outcome.skipped(f"value checks skipped: {session.no_values}")
+            outcomes[name] = Outcome.skipped(f"no value check: {session.no_values}")
         elif needs_gamma and _needs_gamma(session) is not None:
             outcomes[name] = _needs_gamma(session)  # type: ignore[assignment]
     greedy = GREEDY_CHECKS.get(probe, (None, []))[0]

@@ -15,7 +15,7 @@ COLUMNS = ["check", "probe", "ability", "status", "passed", "detail", "hint"]
 STATUSES = ("passed", "failed", "skipped")
 
 
-@dataclass
+@dataclass(eq=False)
 class CheckReport:
     """The result of :func:`rlladder.check_agent`.
 
@@ -44,10 +44,10 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain values for JSON (an autograder's): ``{"agent", "passed", "checks"}``, one dict
         per row, ``<NA>`` as ``None``."""
-        checks = []
-        for row in self.table.to_dict("records"):
-            passed = row["passed"]
-            checks.append({**row, "passed": None if passed is pd.NA else bool(passed)})
+        checks = [
+            {column: None if pd.isna(value) else value for column, value in row.items()}
+            for row in self.table.astype({"passed": "object"}).to_dict("records")
+        ]
         return {"agent": self.agent, "passed": self.passed, "checks": checks}
 
     def __str__(self) -> str:

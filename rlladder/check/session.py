@@ -1,12 +1,9 @@
-"""The plumbing every check shares: the probes' environments, fresh agents, training through
-:func:`rlladder.train`, and the agent's own errors turned into one-line
-:class:`~rlladder.AgentCheckError`\\ s that name the method and the probe."""
+"""The plumbing every check shares: the probes' environments, fresh agents, and the agent's
+calls (training through :func:`rlladder.train`, greedy actions, values), each with its errors
+named (:mod:`rlladder.check.agent_errors`)."""
 
 from __future__ import annotations
 
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,17 +11,15 @@ import gymnasium as gym
 import numpy as np
 import pandas as pd
 
+from rlladder.check.agent_errors import agent_errors
 from rlladder.check.catalogue import hint_for
-from rlladder.check.targets import AgentMaker, one_line, probe_id
+from rlladder.check.targets import AgentMaker, probe_id
 from rlladder.envs.probes import probe_observation
 from rlladder.errors import AgentCheckError, check_range
 from rlladder.interface import Agent
 from rlladder.loop import evaluate, train
 
-__all__ = ["Outcome", "CheckSession", "agent_errors", "resolve_gamma"]
-
-#: the agent methods an error is attributed to, outermost first
-_METHODS = ("act", "learn", "begin_episode", "end_episode", "q_values", "save", "load")
+__all__ = ["Outcome", "CheckSession", "resolve_gamma"]
 
 
 @dataclass(frozen=True)
@@ -47,35 +42,6 @@ class Outcome:
     @staticmethod
     def skipped(detail: str) -> Outcome:
         return Outcome("skipped", detail)
-
-
-def _raising_method(agent: Agent, error: BaseException) -> str:
-    """The agent method ``error`` came out of (the outermost one in its traceback)."""
-    codes = {}
-    for name in _METHODS:
-        code = getattr(getattr(type(agent), name, None), "__code__", None)
-        if code is not None:
-            codes.setdefault(code, name)
-    for frame, _ in traceback.walk_tb(error.__traceback__):
-        if frame.f_code in codes:
-            return codes[frame.f_code]
-    frames = traceback.extract_tb(error.__traceback__)
-    return frames[-1].name if frames else "act"
-
-
-@contextmanager
-def agent_errors(agent: Agent, probe: str) -> Iterator[None]:
-    """Turn an exception the agent raises into an :class:`AgentCheckError`: ``"<Agent> raised
-    <Type>: <message> in <method>() on probe '<probe>'"``."""
-    try:
-        yield
-    except AgentCheckError:
-        raise
-    except Exception as error:
-        method = _raising_method(agent, error)
-        raise AgentCheckError(
-            f"{type(agent).__name__} raised {one_line(error)} in {method}() on probe '{probe}'"
-        ) from error
 
 
 def resolve_gamma(gamma: float | None, agent: Agent) -> float | None:

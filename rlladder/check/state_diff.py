@@ -43,8 +43,10 @@ def first_difference(before: Any, after: Any, where: str = "", depth: int = 0) -
         same = other is not None and array.shape == other.shape
         return None if same and np.array_equal(array, other, equal_nan=True) else here
     if isinstance(before, dict):  # keys in order (they may be tensors: an optimizer's state)
-        if len(before) != len(after):
-            return here
+        if len(before) != len(after):  # name a key that came or went, where keys are names
+            named = [k for k in [*before, *after] if isinstance(k, str | int)]
+            new = [k for k in named if (k in before) != (k in after)]
+            return (f"{where}.{new[0]}" if where else str(new[0])) if new else here
         for (key, value), (other_key, other) in zip(before.items(), after.items(), strict=True):
             if first_difference(key, other_key, "", depth + 1):
                 return here
@@ -56,8 +58,10 @@ def first_difference(before: Any, after: Any, where: str = "", depth: int = 0) -
                 return found
         return None
     if isinstance(before, list | tuple):
-        if len(before) != len(after):
-            return here
+        if len(before) != len(after):  # name a key that came or went, where keys are names
+            named = [k for k in [*before, *after] if isinstance(k, str | int)]
+            new = [k for k in named if (k in before) != (k in after)]
+            return (f"{where}.{new[0]}" if where else str(new[0])) if new else here
         for i, (a, b) in enumerate(zip(before, after, strict=True)):
             found = first_difference(a, b, f"{where}[{i}]", depth + 1)
             if found:

@@ -10,9 +10,9 @@ factory, turned into one way to build a fresh agent for a probe.
 * A factory is called as ``factory(env, seed)`` and must return an ``rl.Agent``.
 
 **Box probes or tabular twins.** The agent is first built on ``rlladder/Probe5-v0`` (a
-``Box(1,)`` observation). If that raises (a tabular agent needs a ``Discrete`` observation), it
-is checked on the tabular twins (``rlladder/TabularProbe5-v0``, ...) instead, and the report's
-``probe`` column says so.
+``Box(1,)`` observation) and asked for a greedy action. If either raises (a tabular agent needs a
+``Discrete`` observation to size or index its table), it is checked on the tabular twins
+(``rlladder/TabularProbe5-v0``, ...) instead, and the report's ``probe`` column says so.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlladder.errors import AgentCheckError, ConfigError
+from rlladder.check.agent_errors import agent_errors, one_line
+from rlladder.errors import AgentCheckError
 from rlladder.interface import Agent
 from rlladder.registry import make_agent, resolve_agent
 
-__all__ = ["PROBE_STEPS", "PROBE_SETTINGS", "AgentMaker", "agent_maker", "probe_id", "one_line"]
+__all__ = ["PROBE_STEPS", "PROBE_SETTINGS", "AgentMaker", "agent_maker", "probe_id"]
 
 #: env steps each probe trains for: the built-in agents pass with room to spare (the DQN
 #: tests reach the chapter's tolerances in 1000), and the course's own routine gives 3000-5000.
@@ -62,12 +63,6 @@ INTERFACE_PROBE = 5
 def probe_id(probe: int, tabular: bool) -> str:
     """``"rlladder/Probe3-v0"``, or the twin ``"rlladder/TabularProbe3-v0"``."""
     return f"rlladder/{'Tabular' if tabular else ''}Probe{probe}-v0"
-
-
-def one_line(error: BaseException) -> str:
-    """``"ValueError: the first line of its message"``."""
-    message = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
 
 
 @dataclass
@@ -125,6 +120,16 @@ def _describe(target: object) -> str:
     return repr(target)
 
 
+def _try_probe(maker: AgentMaker, env_id: str, seed: int) -> None:
+    """Build the agent for ``env_id`` and let it act on its first observation, or raise
+    :class:`AgentCheckError`."""
+    env = gym.make(env_id)
+    agent = maker.build(env, seed)
+    obs, _ = env.reset(seed=seed)
+    with agent_errors(agent, env_id):
+        agent.act(obs, explore=False)
+
+
 def agent_maker(target: object, seed: int) -> AgentMaker:
     """Turn ``target`` (a registered name, an ``rl.Agent`` subclass, or a factory
     ``f(env, seed)``) into an :class:`AgentMaker`, and decide between Box probes and twins.
@@ -152,15 +157,12 @@ def agent_maker(target: object, seed: int) -> AgentMaker:
             "check_agent() needs a registered agent name (e.g. 'dqn'), an rl.Agent subclass, or a "
             f"factory f(env, seed) -> Agent; got {_describe(target)}"
         )
-    if isinstance(target, str) and not target:
-        raise ConfigError("check_agent() needs an agent name, got ''")
-    box = gym.make(probe_id(INTERFACE_PROBE, tabular=False))
     try:
-        maker.build(box, seed)
+        _try_probe(maker, probe_id(INTERFACE_PROBE, tabular=False), seed)
     except AgentCheckError as box_error:
         maker.tabular = True
         try:
-            maker.build(gym.make(probe_id(INTERFACE_PROBE, tabular=True)), seed)
+            _try_probe(maker, probe_id(INTERFACE_PROBE, tabular=True), seed)
         except AgentCheckError as twin_error:
             cause = twin_error.__cause__ or twin_error
             raise AgentCheckError(

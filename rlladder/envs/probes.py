@@ -21,7 +21,7 @@ cuts a balanced pole. An agent that bootstraps through the cut learns ``1 + gamm
 one-step reward. :func:`time_limit_floor` is the line between the two for any ``gamma``.
 
 Each probe has a *tabular twin* with a ``Discrete`` observation (state ``i`` stands for the
-``i``-th of the probe's :attr:`~_Probe.values`), so that tabular agents can be probed too:
+``i``-th of the probe's ``values``), so that tabular agents can be probed too:
 ``"rlladder/TabularProbe1-v0"`` ... ``"rlladder/TabularProbe6-v0"``; :func:`probe_observation`
 translates. :data:`PROBE_EXPECTATIONS` holds the probe observations, the expected Q-values and the
 tolerances the tests hold agents to. The environments are registered with gymnasium as

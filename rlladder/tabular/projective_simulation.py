@@ -92,6 +92,9 @@ class ProjectiveSimulation(Agent):
     """
 
     name = "Projective Simulation"
+    #: its ``q_values`` are h-values (preferences), not expected returns: rl.check_agent gives it
+    #: behaviour checks only
+    has_action_values = False
 
     def __init__(
         self,

@@ -180,10 +180,11 @@ class QLearning(Agent):
             next_value = float(epsilon_greedy_probs(next_q, self.epsilon) @ next_q)
         else:  # sarsa: choose the next action now, and take it in the next act()
             next_value = 0.0
-            if not transition.done:
+            if not transition.terminated:  # a time limit still bootstraps, on the policy's a'
                 a1 = self._explore(s1)
-                self._next_action = (s1, a1)
                 next_value = next_q[a1]
+                if not transition.truncated:  # after a cut, the next act() is a new episode's
+                    self._next_action = (s1, a1)
         target = td_target(transition.reward, float(next_value), self.gamma, transition.terminated)
         if not math.isfinite(target):  # one scalar check: NaN never enters the table
             raise non_finite(
