@@ -355,7 +355,7 @@ SOFT_TARGET_UPDATE_HINTS = {
 
 def _network_pair(seed: int, dueling: bool = False) -> tuple[QNetwork, QNetwork]:
     """A target and an online :class:`QNetwork` with different weights (fixed seeds)."""
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         target = QNetwork(3, 2, (8,), dueling=dueling)
         online = QNetwork(3, 2, (8,), dueling=dueling)
