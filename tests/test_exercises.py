@@ -256,7 +256,7 @@ TD_TARGETS = [
     ("forgets gamma", lambda r, d, q, g: r + (1 - d) * _max(q), "gamma"),
     ("squeezes the batch", lambda r, d, q, g: (r + g * (1 - d) * _max(q)).squeeze(), "shape"),
     ("one flag for the batch", lambda r, d, q, g: r if d.any() else r + g * _max(q), "mixed"),
-    ("max over the batch", lambda r, d, q, g: r + g * (1 - d) * q.max(dim=0).values, "shape"),
+    ("max over the batch", lambda r, d, q, g: r + g * (1 - d) * q.max(dim=0).values, "axis"),
     ("changes rewards in place", in_place, "in-place-input"),
 ]
 

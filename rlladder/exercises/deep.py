@@ -46,13 +46,15 @@ def _tensor(values: Any) -> torch.Tensor:
     return torch.as_tensor(values, dtype=torch.float32).clone()
 
 
-def _expect_tensor(runner: CaseRunner, got: Any, shape: tuple[int, ...], what: str) -> None:
-    """Fail unless ``got`` is a floating torch tensor of ``shape``."""
+def _expect_tensor(
+    runner: CaseRunner, got: Any, shape: tuple[int, ...], what: str, hint: str = "shape"
+) -> None:
+    """Fail unless ``got`` is a floating torch tensor of ``shape`` (else with ``hint``)."""
     want = f"a torch.Tensor of shape {shape} ({what})"
     if not isinstance(got, torch.Tensor):
         runner.fail(f"expected {want}, got {kind_of(got)}", hint="shape")
     if tuple(got.shape) != shape:
-        runner.fail(f"expected {want}, got {kind_of(got)}", hint="shape")
+        runner.fail(f"expected {want}, got {kind_of(got)}", hint=hint)
     if not got.is_floating_point():
         runner.fail(f"expected {want} of floats, got dtype {got.dtype}", hint="shape")
 
@@ -163,7 +165,12 @@ def check_td_target(
         inputs = dict(c.inputs)
         got = _call_on_copies(runner, fn, inputs)
         expected = td_target(*inputs.values())
-        _expect_tensor(runner, got, tuple(expected.shape), "one target per transition")
+        n_actions = inputs["next_q_target"].shape[-1]
+        if isinstance(got, torch.Tensor) and got.shape == (n_actions,) != expected.shape:
+            hint = "axis"  # one value per action: the max was taken over the batch
+        else:
+            hint = "shape"
+        _expect_tensor(runner, got, tuple(expected.shape), "one target per transition", hint)
         runner.expect_close(expected, got)
 
     runner.run(cases, run_one)
@@ -355,7 +362,7 @@ SOFT_TARGET_UPDATE_HINTS = {
 
 def _network_pair(seed: int, dueling: bool = False) -> tuple[QNetwork, QNetwork]:
     """A target and an online :class:`QNetwork` with different weights (fixed seeds)."""
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         target = QNetwork(3, 2, (8,), dueling=dueling)
         online = QNetwork(3, 2, (8,), dueling=dueling)
