@@ -344,3 +344,31 @@ def test_a_notebook_that_fails_fails_the_build(tmp_path, monkeypatch):
     ):
         site_notebooks.on_files([], None)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_an_exercise_notebook_is_staged_as_its_student_version_and_never_run(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    from types import SimpleNamespace
+
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    solution = nbformat.v4.new_code_cell('def f():\n    """Twice one."""\n    return 2')
+    solution.metadata["tags"] = ["solution"]
+    nb = nbformat.v4.new_notebook(cells=[solution, nbformat.v4.new_code_cell("f()")])
+    nbformat.write(nb, examples / "05_exercise.ipynb")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the site ran an exercise notebook")
+
+    monkeypatch.setattr(site_notebooks, "EXAMPLES", examples)
+    monkeypatch.setattr(site_notebooks, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(site_notebooks, "execute", never)
+    monkeypatch.setenv(site_notebooks.EXECUTE_ENV, "1")
+    config = SimpleNamespace(site_dir=str(tmp_path / "site"), use_directory_urls=True)
+    (page,) = site_notebooks.on_files([], config)
+    assert page.src_uri == "notebooks/05_exercise.ipynb"
+    staged = nbformat.read(Path(page.abs_src_path), as_version=4)
+    assert staged.cells[0].source == (
+        'def f():\n    """Twice one."""\n    raise NotImplementedError(\'write f: twice one.\')'
+    )
+    assert staged.cells[1].source == "f()"
