@@ -51,6 +51,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "ReplayBuffer": ("rlladder.deep.replay", "ReplayBuffer"),
     "deep": ("rlladder.deep", None),
     "envs": ("rlladder.envs", None),
+    # exercise checks: a student's pieces against the library's own (torch for the deep ones)
+    "exercises": ("rlladder.exercises", None),
     # experiments
     "Experiment": ("rlladder.experiments.spec", "Experiment"),
     "Variant": ("rlladder.experiments.spec", "Variant"),

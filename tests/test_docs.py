@@ -203,9 +203,14 @@ def test_the_api_pages_render_the_docstrings_as_markdown(site):
 
 
 def test_the_notebooks_are_pages(site):
+    assert len(site_notebooks.notebooks()) == 4
     for path in site_notebooks.notebooks():
         text = page(site, f"{site_notebooks.SITE_FOLDER}/{path.stem}")
         assert "jp-Notebook" in text and "jp-MarkdownOutput" in text
+    # the exercise notebook is shown as the student gets it: stubs, never the solution
+    text = html.unescape(re.sub(r"<[^>]+>", "", page(site, "notebooks/04_build_your_own_dqn")))
+    assert 'raise NotImplementedError("write td_target: y = r + γ (1 − terminated)' in text
+    assert "load_state_dict(online_net.state_dict())" not in text
 
 
 def test_the_getting_started_tutorial_runs(tmp_path, monkeypatch):
@@ -358,3 +363,31 @@ def test_a_notebook_that_fails_fails_the_build(tmp_path, monkeypatch):
     ):
         site_notebooks.on_files([], None)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_an_exercise_notebook_is_staged_as_its_student_version_and_never_run(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    from types import SimpleNamespace
+
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    solution = nbformat.v4.new_code_cell('def f():\n    """Twice one."""\n    return 2')
+    solution.metadata["tags"] = ["solution"]
+    nb = nbformat.v4.new_notebook(cells=[solution, nbformat.v4.new_code_cell("f()")])
+    nbformat.write(nb, examples / "05_exercise.ipynb")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the site ran an exercise notebook")
+
+    monkeypatch.setattr(site_notebooks, "EXAMPLES", examples)
+    monkeypatch.setattr(site_notebooks, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(site_notebooks, "execute", never)
+    monkeypatch.setenv(site_notebooks.EXECUTE_ENV, "1")
+    config = SimpleNamespace(site_dir=str(tmp_path / "site"), use_directory_urls=True)
+    (page,) = site_notebooks.on_files([], config)
+    assert page.src_uri == "notebooks/05_exercise.ipynb"
+    staged = nbformat.read(Path(page.abs_src_path), as_version=4)
+    assert staged.cells[0].source == (
+        'def f():\n    """Twice one."""\n    raise NotImplementedError(\'write f: twice one.\')'
+    )
+    assert staged.cells[1].source == "f()"

@@ -13,6 +13,10 @@ tests and then the docs build, runs each notebook once.
 
 ``RLLADDER_DOCS_EXECUTE=0`` renders the committed notebooks as they are, without running them
 (and without outputs): a fast build for writing pages, and for the docs tests.
+
+An exercise notebook (one with cells tagged ``solution``, see ``docs/_tools/student_notebook.py``)
+is shown as its student version, never executed: its stubs raise ``NotImplementedError`` by
+design, and the site must not hand out the solution. ``pytest --slow`` runs its solution.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +44,27 @@ SITE_FOLDER = "notebooks"  # the notebooks' pages: notebooks/01_tabular/ ...
 def notebooks() -> list[Path]:
     """The lecture notebooks, in order."""
     return sorted(EXAMPLES.glob("*.ipynb"))
+
+
+def student_notebook() -> Any:
+    """docs/_tools/student_notebook.py (an exercise notebook's student version), imported by
+    path: MkDocs loads this hook by path, so its folder is not importable."""
+    name = "rlladder_docs_student_notebook"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).with_name("student_notebook.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def is_exercise(path: Path) -> bool:
+    """Whether the notebook at ``path`` has solution cells: the site shows its student version."""
+    import nbformat
+
+    return student_notebook().has_solutions(nbformat.read(path, as_version=4))
 
 
 def fingerprint(path: Path) -> str:
@@ -151,25 +178,31 @@ except ImportError:  # the tests import execute() and store() without MkDocs
 
 @event_priority(100)  # before mkdocs-jupyter turns .ipynb files into pages
 def on_files(files: Any, config: Any) -> Any:
-    """Add ``notebooks/<name>.ipynb`` for every lecture notebook, executed unless turned off."""
+    """Add ``notebooks/<name>.ipynb`` for every lecture notebook, executed unless turned off;
+    an exercise notebook as its student version, without outputs."""
     from mkdocs.exceptions import PluginError
     from mkdocs.structure.files import File
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     run = should_execute()
-    staged = []
-    for path in notebooks():
-        try:
-            staged.append((executed(path) if run else path, path.name))
-        except (CellExecutionError, CellTimeoutError) as error:
-            raise PluginError(f"notebook {path.relative_to(ROOT)} failed:\n{error}") from error
     # mkdocs-jupyter reads a page's source from its folder in the docs tree (src_dir/src_uri), so
     # each notebook is staged there under the name its page has
     stage = CACHE.parent / "site-notebooks"
     shutil.rmtree(stage, ignore_errors=True)
     (stage / SITE_FOLDER).mkdir(parents=True)
-    for source, name in staged:
-        shutil.copyfile(source, stage / SITE_FOLDER / name)
+    names = []
+    for path in notebooks():
+        target = stage / SITE_FOLDER / path.name
+        if is_exercise(path):  # the student version, not run: its stubs raise by design
+            student_notebook().write_student_version(path, target)
+        else:
+            try:
+                shutil.copyfile(executed(path) if run else path, target)
+            except (CellExecutionError, CellTimeoutError) as error:
+                message = f"notebook {path.relative_to(ROOT)} failed:\n{error}"
+                raise PluginError(message) from error
+        names.append(path.name)
+    for name in names:
         files.append(
             File(
                 f"{SITE_FOLDER}/{name}",

@@ -40,7 +40,7 @@ that stops at the time limit converges to 1, one that bootstraps through it clim
 * **Hints.** Every failure names the likely bug, from the catalogue
   :data:`~rlladder.check.catalogue.HINTS`.
 * **Tabular agents** are checked on the probes' tabular twins (``Discrete`` observations) when they
-  cannot be built on the ``Box`` ones (:mod:`rlladder.check.targets`).
+  cannot be built on the ``Box`` ones, or cannot act there (:mod:`rlladder.check.targets`).
 
 An agent that raises inside ``act`` or ``learn`` stops the check with an
 :class:`~rlladder.AgentCheckError` naming its error and the probe.
