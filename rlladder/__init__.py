@@ -64,6 +64,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # plots and lecture tools (matplotlib)
     "plots": ("rlladder.plots", None),
     "record": ("rlladder.recording", "record"),
+    # trackers (TensorBoard, W&B: their packages load when a tracker is made)
+    "loggers": ("rlladder.loggers", None),
 }
 
 

@@ -1,0 +1,94 @@
+"""Log a run to TensorBoard: scalars per episode at the env step, hyperparameters to HParams.
+
+::
+
+    history = rl.train(agent, env, steps=20_000, callbacks=[rl.loggers.TensorBoard("tb/dqn")])
+    # then: tensorboard --logdir tb
+
+It writes through PyTorch's :class:`torch.utils.tensorboard.SummaryWriter` (``pip install
+"rlladder[tensorboard]"`` brings the ``tensorboard`` package it needs). The scalars are those of
+:mod:`rlladder.loggers.base`; the hyperparameters go to TensorBoard's HParams dashboard as one
+session in the run's own folder, so the runs of a folder can be filtered and compared by value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rlladder.loggers.base import Tracker, require
+
+__all__ = ["TensorBoard", "HPARAM_METRICS", "clear_events"]
+
+#: the scalars the HParams dashboard shows beside each run's hyperparameters
+HPARAM_METRICS = ("train/reward", "eval/reward_mean")
+_EVENTS = "events.out.tfevents."
+
+
+def clear_events(log_dir: str | Path) -> None:
+    """Delete the TensorBoard event files directly in ``log_dir`` (a run being written again
+    starts a fresh file rather than doubling its points); other files are left alone."""
+    folder = Path(log_dir)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name.startswith(_EVENTS) and path.is_file():
+                path.unlink()
+
+
+class TensorBoard(Tracker):
+    """A training callback that logs to TensorBoard event files in ``log_dir``.
+
+    Args:
+        log_dir: the run's folder (made if missing); give each run its own, and point
+            ``tensorboard --logdir`` at their parent.
+        hparams: the hyperparameters to record (default: the agent's ``hyperparameters()``).
+        flush_secs: how often the writer flushes to disk, in seconds.
+        purge_step: passed to the writer: points at or after this env step that an earlier
+            writer left in ``log_dir`` are hidden (a run that starts again from 0: ``0``).
+
+    Raises:
+        MissingTrackerError: the ``tensorboard`` package is not installed.
+    """
+
+    name = "TensorBoard"
+
+    def __init__(
+        self,
+        log_dir: str | Path,
+        *,
+        hparams: Mapping[str, Any] | None = None,
+        flush_secs: int = 30,
+        purge_step: int | None = None,
+    ) -> None:
+        require("tensorboard", "tensorboard", self.name)
+        super().__init__(hparams)
+        self.log_dir = Path(log_dir)
+        self.flush_secs = flush_secs
+        self.purge_step = purge_step
+        self.advice = f"make {self.log_dir} writable, or log elsewhere"
+        self.writer: Any = None
+
+    def _open(self) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.writer = SummaryWriter(
+            str(self.log_dir), flush_secs=self.flush_secs, purge_step=self.purge_step
+        )
+
+    def _scalars(self, scalars: Mapping[str, float], step: int) -> None:
+        add = self.writer.add_scalar
+        for tag, value in scalars.items():
+            add(tag, value, step)
+
+    def _hparams(self, hparams: Mapping[str, Any]) -> None:
+        from torch.utils.tensorboard.summary import hparams as hparams_summary
+
+        metrics = dict.fromkeys(HPARAM_METRICS, 0.0)
+        for summary in hparams_summary(dict(hparams), metrics):
+            self.writer.file_writer.add_summary(summary)
+
+    def _close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
