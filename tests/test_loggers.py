@@ -147,10 +147,12 @@ def test_a_missing_package_names_its_extra(monkeypatch, package, make, extra):
 
 
 def test_bad_settings_are_one_clear_line():
-    with pytest.raises(rl.ConfigError, match="W&B mode.*'offlne'.*offline"):
+    with pytest.raises(rl.UnknownNameError, match="W&B mode 'offlne' .did you mean 'offline'"):
         rl.loggers.WandB(project="p", mode="offlne")
     with pytest.raises(rl.ConfigError, match="tensorboard=DIR or wandb_project"):
         rl.loggers.Tracking()
+    with pytest.raises(rl.ConfigError, match="log= takes 'tensorboard:DIR'"):
+        rl.run_experiment("frozenlake-slippery", log="tensorbord:tb")
 
 
 def test_importing_rlladder_imports_no_tracker():

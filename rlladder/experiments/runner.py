@@ -511,6 +511,7 @@ def run_experiment(
         KeyboardInterrupt: on Ctrl-C, after every finished run has been saved.
     """
     exp = _as_experiment(experiment)
+    tracking = as_tracking(log)
     runner = make_backend(backend, workers=workers, address=address)
     if not isinstance(ensemble, bool):
         raise TypeError(
@@ -531,7 +532,6 @@ def run_experiment(
         (label, run) for run in range(exp.runs) for label in labels if (label, run) not in done
     ]
     tasks = plan_tasks(pinned, pending, grouped, runner.workers)
-    tracking = as_tracking(log)
     if tracking is not None:
         tasks = _with_tracking(exp, tasks, tracking)
     histories: list[pd.DataFrame] = []

@@ -86,9 +86,33 @@ class TensorBoard(Tracker):
         from torch.utils.tensorboard.summary import hparams as hparams_summary
 
         metrics = dict.fromkeys(HPARAM_METRICS, 0.0)
-        for summary in hparams_summary(dict(hparams), metrics):
+        experiment, start, end = hparams_summary(dict(hparams), metrics)
+        _keep_booleans(experiment, start, hparams)
+        for summary in (experiment, start, end):
             self.writer.file_writer.add_summary(summary)
 
     def _close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def _keep_booleans(experiment: Any, start: Any, hparams: Mapping[str, Any]) -> None:
+    """Record boolean hyperparameters as booleans (PyTorch's ``hparams`` writes them as 0/1):
+    HParams then offers ``True``/``False`` filters, and reads back what ``spec.json`` holds."""
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    flags = {key: value for key, value in hparams.items() if isinstance(value, bool)}
+    if not flags:
+        return
+    parsed = []
+    for summary in (experiment, start):
+        metadata = summary.value[0].metadata.plugin_data
+        parsed.append((metadata, plugin_data_pb2.HParamsPluginData.FromString(metadata.content)))
+    (exp_meta, exp_data), (start_meta, start_data) = parsed
+    for info in exp_data.experiment.hparam_infos:
+        if info.name in flags:
+            info.type = api_pb2.DATA_TYPE_BOOL
+    for key, value in flags.items():
+        start_data.session_start_info.hparams[key].bool_value = value
+    exp_meta.content = exp_data.SerializeToString()
+    start_meta.content = start_data.SerializeToString()

@@ -63,8 +63,8 @@ class Tracking:
                 "Tracking(tensorboard='tb')"
             )
         if self.wandb_mode is not None:
-            from rlladder.loggers.wandb import WANDB_MODES
             from rlladder.errors import unknown_name
+            from rlladder.loggers.wandb import WANDB_MODES
 
             if self.wandb_mode not in WANDB_MODES:
                 raise unknown_name("W&B mode", self.wandb_mode, WANDB_MODES)
