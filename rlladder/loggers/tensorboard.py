@@ -9,10 +9,17 @@ It writes through PyTorch's :class:`torch.utils.tensorboard.SummaryWriter` (``pi
 "rlladder[tensorboard]"`` brings the ``tensorboard`` package it needs). The scalars are those of
 :mod:`rlladder.loggers.base`; the hyperparameters go to TensorBoard's HParams dashboard as one
 session in the run's own folder, so the runs of a folder can be filtered and compared by value.
+
+An episode's scalars travel as one event (one ``Summary`` holding every tag, as
+``add_scalar`` would write each), and the events are handed to the writer in bursts, every
+``flush_secs`` seconds and at the end: the writer's thread then wakes once per burst rather
+than once per scalar, which keeps the cost of logging a short FrozenLake episode small
+(``benchmarks/tracking_overhead.py``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,7 +50,7 @@ class TensorBoard(Tracker):
         log_dir: the run's folder (made if missing); give each run its own, and point
             ``tensorboard --logdir`` at their parent.
         hparams: the hyperparameters to record (default: the agent's ``hyperparameters()``).
-        flush_secs: how often the writer flushes to disk, in seconds.
+        flush_secs: how often the points go to the writer, and the writer to disk, in seconds.
         purge_step: passed to the writer: points at or after this env step that an earlier
             writer left in ``log_dir`` are hidden (a run that starts again from 0: ``0``).
 
@@ -68,19 +75,36 @@ class TensorBoard(Tracker):
         self.purge_step = purge_step
         self.advice = f"make {self.log_dir} writable, or log elsewhere"
         self.writer: Any = None
+        self._pending: list[tuple[Any, int, float]] = []
+        self._sent = 0.0
 
     def _open(self) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
         from torch.utils.tensorboard import SummaryWriter
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.writer = SummaryWriter(
             str(self.log_dir), flush_secs=self.flush_secs, purge_step=self.purge_step
         )
+        self._summary, self._value = Summary, Summary.Value
+        self._sent = time.monotonic()
 
     def _scalars(self, scalars: Mapping[str, float], step: int) -> None:
-        add = self.writer.add_scalar
-        for tag, value in scalars.items():
-            add(tag, value, step)
+        value = self._value
+        summary = self._summary(
+            value=[value(tag=tag, simple_value=v) for tag, v in scalars.items()]
+        )
+        self._pending.append((summary, step, time.time()))
+        if time.monotonic() - self._sent >= self.flush_secs:
+            self._send()
+
+    def _send(self) -> None:
+        """Hand the points gathered so far to the writer, in one burst."""
+        add = self.writer.file_writer.add_summary
+        for summary, step, walltime in self._pending:
+            add(summary, step, walltime)
+        self._pending.clear()
+        self._sent = time.monotonic()
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -93,7 +117,10 @@ class TensorBoard(Tracker):
 
     def _close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            try:
+                self._send()
+            finally:
+                self.writer.close()
 
 
 def _keep_booleans(experiment: Any, start: Any, hparams: Mapping[str, Any]) -> None:
