@@ -73,8 +73,8 @@ def test_tensorboard_logs_each_episode_at_its_env_step(tmp_path):
     assert scalars["train/epsilon"] == points(history, "epsilon")  # the tabular agent's own
     eta = [v for _, v in scalars["train/learning_rate"]]
     assert eta[-1] == pytest.approx(agent.eta) and eta[0] > eta[-1]  # its step size, decaying
-    assert len(scalars["train/steps_per_second"]) == len(history) - 1
-    assert all(v > 0 for _, v in scalars["train/steps_per_second"])
+    rates = scalars["train/steps_per_second"]  # every 5 s, and at the end: once, in a short run
+    assert [step for step, _ in rates] == [history["env_step"].iloc[-1]] and rates[0][1] > 0
     assert tensorboard_hparams(tmp_path / "tb") == flat_hyperparameters(agent.hyperparameters())
 
 
@@ -90,14 +90,24 @@ def test_tensorboard_logs_the_dqn_diagnostics_and_learning_rate(tmp_path):
     assert tensorboard_hparams(tmp_path)["hidden_sizes"] == "[16]"
 
 
+def test_throughput_is_logged_every_throughput_secs(tmp_path, monkeypatch):
+    monkeypatch.setattr(rl.loggers.Tracker, "throughput_secs", 0.0)  # every episode
+    _, history = lake_run(rl.loggers.TensorBoard(tmp_path))
+    rates = tensorboard_scalars(tmp_path)["train/steps_per_second"]
+    assert [step for step, _ in rates] == history["env_step"].tolist()[1:]
+    assert all(rate > 0 for _, rate in rates)
+
+
 def test_wandb_offline_logs_the_rewards_and_the_config(wandb_offline):
     logger = rl.loggers.WandB(project="rlladder-tests", mode="offline", name="lake", group="g")
     agent, history = lake_run(logger)
     (run,) = wandb_runs(wandb_offline)
     assert (run["name"], run["group"]) == ("lake", "g")
-    logged = [(row["env_step"], row["train/reward"]) for row in run["history"]]
+    episodes = [row for row in run["history"] if "train/reward" in row]
+    logged = [(row["env_step"], row["train/reward"]) for row in episodes]
     assert logged == list(zip(history["env_step"], history["reward"], strict=True))
-    assert [row["train/epsilon"] for row in run["history"]] == history["epsilon"].tolist()
+    assert [row["train/epsilon"] for row in episodes] == history["epsilon"].tolist()
+    assert run["history"][-1]["train/steps_per_second"] > 0
     assert run["config"] == flat_hyperparameters(agent.hyperparameters())
 
 

@@ -8,7 +8,9 @@ episode it turns the episode's row into scalars, with the env step as the x axis
   diagnostic the agent reports (``loss``, ``q_mean``, ``action_gap``, ``epsilon``; a tabular
   agent's own);
 * ``train/learning_rate`` where the agent has one (:func:`learning_rate`);
-* ``train/steps_per_second``, the env steps per second of wall time since the last episode;
+* ``train/steps_per_second``, the env steps per second of wall time, every
+  :attr:`Tracker.throughput_secs` seconds and once more when training ends (a rate per episode
+  would be noise on short episodes, and cost as much to write as the episode's own scalars);
 * ``eval/reward_mean``, ``eval/reward_std``, ``eval/reward_min``, ``eval/reward_max`` and
   ``eval/episode_length`` for each greedy evaluation an experiment makes (:meth:`log_evaluation`).
 
@@ -149,6 +151,8 @@ class Tracker:
 
     name = "tracker"
     advice = "check its settings"
+    #: seconds of wall time each ``train/steps_per_second`` point averages over
+    throughput_secs = 5.0
 
     def __init__(self, hparams: Mapping[str, Any] | None = None) -> None:
         self.hparams = None if hparams is None else dict(hparams)
@@ -156,7 +160,8 @@ class Tracker:
         self._opened = False
         self._closed = False
         self._clock: float | None = None
-        self._last_step = 0
+        self._clock_step = 0  # the env step when the clock last read
+        self._step = 0  # the env step of the last episode logged
 
     # -- the callback ------------------------------------------------------------------------
     def __call__(self, record: dict[str, Any], agent: Any) -> None:
@@ -166,14 +171,22 @@ class Tracker:
         if not self._ready(agent):
             return
         scalars = episode_scalars(record, agent)
-        if self._clock is not None and now > self._clock:
-            scalars["train/steps_per_second"] = (step - self._last_step) / (now - self._clock)
-        self._clock, self._last_step = now, step
+        if self._clock is None:
+            self._clock = now
+        elif now - self._clock >= self.throughput_secs:
+            scalars.update(self._throughput(now, step))
+        self._step = step
         self._guard(self._scalars, scalars, step)
 
+    def _throughput(self, now: float, step: int) -> dict[str, float]:
+        """``train/steps_per_second`` since the clock last read (which it now reads)."""
+        rate = (step - self._clock_step) / (now - self._clock) if now > self._clock else 0.0
+        self._clock, self._clock_step = now, step
+        return {"train/steps_per_second": rate}
+
     def start_clock(self) -> None:
-        """Count the first episode's throughput from now (the runner calls it as training
-        starts; without it the first episode has no ``train/steps_per_second``)."""
+        """Count the throughput from now (the runner calls it as training starts; without it,
+        the clock starts when the first episode ends)."""
         self._clock = time.perf_counter()
 
     def log_evaluation(self, frame: pd.DataFrame) -> None:
@@ -184,7 +197,10 @@ class Tracker:
         self._guard(self._scalars, evaluation_scalars(frame), int(frame["env_step"].iloc[0]))
 
     def on_train_end(self, history: pd.DataFrame) -> None:
-        """Flush and close the tracker once training is over."""
+        """Log the last stretch's throughput, then flush and close the tracker."""
+        if self._clock is not None and self._step > self._clock_step and self._ready(None):
+            now = time.perf_counter()
+            self._guard(self._scalars, self._throughput(now, self._step), self._step)
         self.close()
 
     def close(self) -> None:

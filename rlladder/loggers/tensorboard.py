@@ -31,6 +31,8 @@ __all__ = ["TensorBoard", "HPARAM_METRICS", "clear_events"]
 #: the scalars the HParams dashboard shows beside each run's hyperparameters
 HPARAM_METRICS = ("train/reward", "eval/reward_mean")
 _EVENTS = "events.out.tfevents."
+#: events the writer's queue holds: a burst goes in without waiting for its thread
+_QUEUE = 10_000
 
 
 def clear_events(log_dir: str | Path) -> None:
@@ -84,7 +86,10 @@ class TensorBoard(Tracker):
 
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.writer = SummaryWriter(
-            str(self.log_dir), flush_secs=self.flush_secs, purge_step=self.purge_step
+            str(self.log_dir),
+            flush_secs=self.flush_secs,
+            purge_step=self.purge_step,
+            max_queue=_QUEUE,
         )
         self._summary, self._value = Summary, Summary.Value
         self._sent = time.monotonic()
