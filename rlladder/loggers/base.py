@@ -84,8 +84,8 @@ def learning_rate(agent: Any) -> float | None:
 
 def agent_hyperparameters(agent: Any) -> dict[str, Any]:
     """What an agent says it was built with: its ``hyperparameters()`` (the tabular agents),
-    else its ``config`` dataclass's fields (the DQN's :class:`~rlladder.deep.config.DQNConfig`), else
-    nothing."""
+    else its ``config`` dataclass's fields (the DQN's
+    :class:`~rlladder.deep.config.DQNConfig`), else nothing."""
     own = getattr(agent, "hyperparameters", None)
     if callable(own):
         return dict(own())

@@ -70,9 +70,11 @@ class Tracking:
                 raise unknown_name("W&B mode", self.wandb_mode, WANDB_MODES)
 
     def check(self) -> Tracking | None:
-        """Before any run starts: the packages are there (else :class:`~rlladder.loggers.base.MissingTrackerError`),
-        and the TensorBoard folder can be written. A folder that cannot is reported once as a
-        :class:`~rlladder.loggers.base.TrackingWarning` and left out; what remains (``None``: nothing)."""
+        """Before any run starts: the packages are there (else
+        :class:`~rlladder.loggers.base.MissingTrackerError`), and the TensorBoard folder can be
+        written. A folder that cannot is reported once as a
+        :class:`~rlladder.loggers.base.TrackingWarning` and left out; what remains (``None``:
+        nothing)."""
         if self.tensorboard is not None:
             require("tensorboard", "tensorboard", "TensorBoard")
         if self.wandb_project is not None:
