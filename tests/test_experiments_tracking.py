@@ -187,3 +187,28 @@ def test_wandb_offline_runs_are_named_and_grouped_as_the_results(tmp_path, monke
         )
         assert logged_run["config"]["run"] == run
     assert len({run["id"] for run in runs.values()}) == 4  # one id per run, from its identity
+
+
+def test_wandb_ensemble_members_log_what_their_solo_runs_log(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    exp = CARTPOLE.replace(runs=2, eval_episodes=None, eval_every=None, steps=500)
+    logged_runs = {}
+    for ensemble, backend in ((False, "serial"), (True, "process")):
+        folder = tmp_path / str(ensemble)
+        tracking = rl.loggers.Tracking(
+            wandb_project="rlladder-tests", wandb_mode="offline", wandb_dir=str(folder)
+        )
+        rl.run_experiment(
+            exp, backend=backend, workers=1, ensemble=ensemble, progress=False, log=tracking
+        )
+        logged_runs[ensemble] = {
+            (run["id"], run["name"]): [
+                {k: v for k, v in row.items() if k != CLOCK and not k.startswith("_")}
+                for row in run["history"]
+            ]
+            for run in wandb_runs(folder)
+        }
+    assert len(logged_runs[True]) == 4
+    assert logged_runs[True] == logged_runs[False]
