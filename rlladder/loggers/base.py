@@ -12,7 +12,8 @@ episode it turns the episode's row into scalars, with the env step as the x axis
   :attr:`Tracker.throughput_secs` seconds and once more when training ends (a rate per episode
   would be noise on short episodes, and cost as much to write as the episode's own scalars);
 * ``eval/reward_mean``, ``eval/reward_std``, ``eval/reward_min``, ``eval/reward_max`` and
-  ``eval/episode_length`` for each greedy evaluation an experiment makes (:meth:`log_evaluation`).
+  ``eval/episode_length`` for each greedy evaluation an experiment makes
+  (:meth:`Tracker.log_evaluation`).
 
 The hyperparameters (given, or the agent's own ``hyperparameters()``) are flattened to plain
 values (:func:`flat_hyperparameters`) and sent once, when the first episode ends.
@@ -142,8 +143,7 @@ class Tracker:
     never stops training (see the module docstring).
 
     A subclass names itself (``name``), says what to do when it fails (``advice``) and writes:
-    :meth:`_open` (once, before the first point), :meth:`_scalars`, :meth:`_hparams` and
-    :meth:`_close`.
+    ``_open`` (once, before the first point), ``_scalars``, ``_hparams`` and ``_close``.
 
     Args:
         hparams: the hyperparameters to record (default: :func:`agent_hyperparameters`).
