@@ -90,6 +90,18 @@ def test_tensorboard_logs_the_dqn_diagnostics_and_learning_rate(tmp_path):
     assert tensorboard_hparams(tmp_path)["hidden_sizes"] == "[16]"
 
 
+def test_projective_simulation_logs_no_learning_rate(tmp_path):
+    env = gym.make("FrozenLake-v1")
+    agent = rl.make_agent("ps", env, seed=0)
+    history = rl.train(
+        agent, env, episodes=20, seed=1, callbacks=[rl.loggers.TensorBoard(tmp_path)]
+    )
+    scalars = tensorboard_scalars(tmp_path)
+    assert "train/learning_rate" not in scalars  # its eta is the glow damping, not a step size
+    assert scalars["train/reward"] == points(history, "reward")
+    assert tensorboard_hparams(tmp_path)["eta"] == pytest.approx(agent.hyperparameters()["eta"])
+
+
 def test_throughput_is_logged_every_throughput_secs(tmp_path, monkeypatch):
     monkeypatch.setattr(rl.loggers.Tracker, "throughput_secs", 0.0)  # every episode
     _, history = lake_run(rl.loggers.TensorBoard(tmp_path))

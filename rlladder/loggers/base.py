@@ -74,13 +74,15 @@ def require(module: str, extra: str, tracker: str) -> Any:
 
 
 def learning_rate(agent: Any) -> float | None:
-    """The agent's learning rate now: a DQN's ``lr_schedule`` at its steps done, a tabular
-    agent's ``eta`` (its step size), or ``None`` for an agent without one."""
+    """The agent's learning rate now: a DQN's ``lr_schedule`` at its steps done, a Q-learning
+    agent's step size ``eta`` (its ``eta_schedule`` now), or ``None`` for an agent without one
+    (Projective Simulation's ``eta`` is its glow damping, not a step size)."""
     schedule = getattr(agent, "lr_schedule", None)
     if callable(schedule):
         return float(schedule(getattr(agent, "steps_done", 0)))
-    eta = getattr(agent, "eta", None)
-    return float(eta) if isinstance(eta, int | float) else None
+    if getattr(agent, "eta_schedule", None) is not None:
+        return float(agent.eta)
+    return None
 
 
 def agent_hyperparameters(agent: Any) -> dict[str, Any]:
