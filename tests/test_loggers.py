@@ -15,6 +15,7 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tracker_readers import tensorboard_hparams, tensorboard_scalars, wandb_runs
 
 import rlladder as rl
@@ -108,6 +109,29 @@ def test_throughput_is_logged_every_throughput_secs(tmp_path, monkeypatch):
     rates = tensorboard_scalars(tmp_path)["train/steps_per_second"]
     assert [step for step, _ in rates] == history["env_step"].tolist()[1:]
     assert all(rate > 0 for _, rate in rates)
+
+
+def test_weight_histograms_every_n_updates_hold_the_weights_of_that_moment(tmp_path):
+    env = gym.make("CartPole-v1")
+    agent = rl.make_agent("dqn", env, seed=0, **SMALL_DQN)
+    seen = {}
+
+    def remember(record, agent):  # after the tracker: the weights it saw, and the updates
+        weights = agent.q_net.state_dict()["layers.0.weight"]
+        seen[record["env_step"]] = (agent.updates_done, float(weights.sum()), weights.numel())
+
+    tracker = rl.loggers.TensorBoard(tmp_path, histograms_every=40)
+    rl.train(agent, env, steps=600, seed=0, callbacks=[tracker, remember])
+    events = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0})
+    events.Reload()
+    assert "weights/layers.0.weight" in events.Tags()["histograms"]
+    logged = events.Histograms("weights/layers.0.weight")
+    updates = [seen[h.step][0] for h in logged]
+    assert [u // 40 for u in updates] == sorted(set(u // 40 for u, _, _ in seen.values()) - {0})
+    for h in logged:
+        _, total, count = seen[h.step]
+        assert h.histogram_value.num == count
+        assert h.histogram_value.sum == pytest.approx(total, rel=1e-5, abs=1e-6)
 
 
 def test_wandb_offline_logs_the_rewards_and_the_config(wandb_offline):

@@ -178,7 +178,8 @@ class Tracker:
         elif now - self._clock >= self.throughput_secs:
             scalars.update(self._throughput(now, step))
         self._step = step
-        self._guard(self._scalars, scalars, step)
+        if self._guard(self._scalars, scalars, step):
+            self._guard(self._after_episode, agent, step)
 
     def _throughput(self, now: float, step: int) -> dict[str, float]:
         """``train/steps_per_second`` since the clock last read (which it now reads)."""
@@ -253,6 +254,9 @@ class Tracker:
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         raise NotImplementedError
+
+    def _after_episode(self, agent: Any, step: int) -> None:
+        """Anything more a tracker logs after an episode (default: nothing)."""
 
     def _close(self) -> None:
         raise NotImplementedError

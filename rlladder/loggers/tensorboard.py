@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rlladder.errors import check_int
 from rlladder.loggers.base import Tracker, require
 
 __all__ = ["TensorBoard", "HPARAM_METRICS", "clear_events"]
@@ -55,6 +56,10 @@ class TensorBoard(Tracker):
         flush_secs: how often the points go to the writer, and the writer to disk, in seconds.
         purge_step: passed to the writer: points at or after this env step that an earlier
             writer left in ``log_dir`` are hidden (a run that starts again from 0: ``0``).
+        histograms_every: also log a histogram of each weight of a deep agent's network
+            (``agent.q_net``, tags ``weights/<parameter>``) after each episode that completes
+            another ``histograms_every`` gradient updates (``agent.updates_done``), as the DQN
+            chapter's ``wandb.watch`` does; ``None`` (the default): none.
 
     Raises:
         MissingTrackerError: the ``tensorboard`` package is not installed.
@@ -69,12 +74,19 @@ class TensorBoard(Tracker):
         hparams: Mapping[str, Any] | None = None,
         flush_secs: int = 30,
         purge_step: int | None = None,
+        histograms_every: int | None = None,
     ) -> None:
         require("tensorboard", "tensorboard", self.name)
         super().__init__(hparams)
         self.log_dir = Path(log_dir)
         self.flush_secs = flush_secs
         self.purge_step = purge_step
+        self.histograms_every = (
+            None
+            if histograms_every is None
+            else check_int("histograms_every", histograms_every, 1, owner="TensorBoard")
+        )
+        self._histograms_done = 0  # multiples of histograms_every logged so far
         self.advice = f"make {self.log_dir} writable, or log elsewhere"
         self.writer: Any = None
         self._pending: list[tuple[Any, int, float]] = []
@@ -102,6 +114,16 @@ class TensorBoard(Tracker):
         self._pending.append((summary, step, time.time()))
         if time.monotonic() - self._sent >= self.flush_secs:
             self._send()
+
+    def _after_episode(self, agent: Any, step: int) -> None:
+        every, network = self.histograms_every, getattr(agent, "q_net", None)
+        if every is None or network is None:
+            return
+        done = int(getattr(agent, "updates_done", 0)) // every
+        if done > self._histograms_done:
+            self._histograms_done = done
+            for name, weights in network.named_parameters():
+                self.writer.add_histogram(f"weights/{name}", weights.detach(), step)
 
     def _send(self) -> None:
         """Hand the points gathered so far to the writer, in one burst."""
