@@ -212,3 +212,33 @@ def test_wandb_ensemble_members_log_what_their_solo_runs_log(tmp_path, monkeypat
         }
     assert len(logged_runs[True]) == 4
     assert logged_runs[True] == logged_runs[False]
+
+
+def test_a_redone_run_resumes_its_own_wandb_run_and_finished_runs_are_not_logged_again(
+    tmp_path, monkeypatch
+):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+    out, wb = tmp_path / "results", tmp_path / "wb"
+    log = rl.loggers.Tracking(
+        wandb_project="rlladder-tests", wandb_mode="offline", wandb_dir=str(wb)
+    )
+    exp = LAKE.replace(variants={"Q-learning": rl.Variant("q-learning")})
+    rl.run_experiment(exp, backend="serial", out=out, progress=False, log=log)
+    first = {run["name"]: run["id"] for run in wandb_runs(wb)}
+    (out / "runs" / "00-q-learning-run0001.csv").write_text("damaged")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rl.run_experiment(exp, backend="serial", out=out, progress=False, log=log)
+    names = [(run["name"], run["id"]) for run in wandb_runs(wb)]
+    assert len(names) == 3  # the redone run only, not run 0 again
+    assert sorted(names) == sorted(
+        [*first.items(), ("00-q-learning-run0001", first["00-q-learning-run0001"])]
+    )
+
+
+def test_wandb_mode_needs_a_project(capsys):
+    assert main(["run", "frozenlake", "--wandb-mode", "offline"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "rlladder: error: --wandb-mode needs --wandb PROJECT (e.g. --wandb rlladder)"
