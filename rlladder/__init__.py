@@ -70,6 +70,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     # checking a student's agent against the probes
     "check_agent": ("rlladder.check", "check_agent"),
     "CheckReport": ("rlladder.check", "CheckReport"),
+    # trackers (TensorBoard, W&B: their packages load when a tracker is made)
+    "loggers": ("rlladder.loggers", None),
 }
 
 

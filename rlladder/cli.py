@@ -83,6 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="empty the results folder first, even if it holds another experiment",
     )
+    run.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        type=Path,
+        help="log every run to TensorBoard under DIR, a folder per variant "
+        '(pip install "rlladder[tensorboard]"; then: tensorboard --logdir DIR)',
+    )
+    run.add_argument(
+        "--wandb",
+        metavar="PROJECT",
+        help='log every run to the W&B project PROJECT (pip install "rlladder[wandb]")',
+    )
+    run.add_argument(
+        "--wandb-mode",
+        choices=("online", "offline", "disabled"),
+        help="W&B mode (default: W&B's own, WANDB_MODE or online); offline needs no account "
+        "and no network: send the runs later with `wandb sync`",
+    )
     _add_plot_options(run)
     run.add_argument("--no-plot", action="store_true", help="skip the learning-curve figure")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -210,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 @contextlib.contextmanager
 def _warnings_as_lines() -> Iterator[None]:
     """Print rlladder's warnings (damaged results files, untuned hyperparameters, code that
-    cannot be checked) as one line each, ``rlladder: warning: ...``."""
+    cannot be checked, trackers that stopped) as one line each, ``rlladder: warning: ...``."""
     from rlladder.errors import RLLadderWarning
 
     with warnings.catch_warnings():
@@ -467,6 +485,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 progress=not args.quiet,
                 ensemble=args.ensemble,
                 return_evaluations=True,
+                log=_tracking(args, part),
             )
         except KeyboardInterrupt:
             kept = len(ResultsStore(folder).finished(exp.to_dict()))
@@ -479,6 +498,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return 130
         _report(exp.to_dict(), results, evaluations, folder, args, plot=not args.no_plot)
     return 0
+
+
+def _tracking(args: argparse.Namespace, part: str | None) -> Any:
+    """``run_experiment(log=...)`` from ``--tensorboard``/``--wandb`` (``None``: no tracking);
+    a suite's parts log to a TensorBoard folder each, as their results do."""
+    from rlladder.loggers.tracking import Tracking
+
+    if args.wandb_mode is not None and args.wandb is None:
+        raise ConfigError("--wandb-mode needs --wandb PROJECT (e.g. --wandb rlladder)")
+    if args.tensorboard is None and args.wandb is None:
+        return None
+    tensorboard = args.tensorboard
+    if tensorboard is not None and part:
+        tensorboard = tensorboard / part
+    return Tracking(
+        tensorboard=None if tensorboard is None else str(tensorboard),
+        wandb_project=args.wandb,
+        wandb_mode=args.wandb_mode,
+    )
 
 
 def _evaluation_text(exp: Any) -> str:

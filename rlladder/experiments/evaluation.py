@@ -167,6 +167,8 @@ class Evaluator:
         unit: ``"steps"`` (``eval_every`` counts env steps) or ``"episodes"``.
         every: evaluate every this many units (``None``: only at the end).
         max_episode_steps: cut evaluation episodes there, as training episodes are.
+        listeners: each is called with every evaluation as it is made (its rows, columns as
+            :meth:`frame`'s): a tracker's ``log_evaluation``, say.
 
     After training, :meth:`frame` holds the evaluations (columns ``eval, env_step, episode,
     eval_episode, reward, steps``).
@@ -183,6 +185,7 @@ class Evaluator:
         unit: str,
         every: int | None = None,
         max_episode_steps: int | None = None,
+        listeners: Sequence[Callable[[pd.DataFrame], object]] = (),
     ) -> None:
         if unit not in ("steps", "episodes"):
             raise ValueError(f"unit must be 'steps' or 'episodes', got {unit!r}")
@@ -196,6 +199,7 @@ class Evaluator:
         self.periodic = evaluation_points(budget, every)[:-1]
         self._passed = 0
         self._frames: list[pd.DataFrame] = []
+        self.listeners = list(listeners)
 
     def __call__(self, record: dict[str, Any], agent: Agent) -> None:
         """After a training episode: evaluate if it passed a point no earlier one did."""
@@ -226,6 +230,8 @@ class Evaluator:
         played.insert(1, "env_step", env_step)
         played.insert(2, "episode", episode)
         self._frames.append(played)
+        for listener in self.listeners:
+            listener(played)
 
     def frame(self) -> pd.DataFrame:
         """Every evaluation so far, a row per greedy episode."""

@@ -23,10 +23,11 @@ finishes. Agents without a trainer (tabular ones, a student's own) run one task 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from rlladder.experiments.progress import ExperimentProgress, ReportEpisodes
 from rlladder.experiments.spec import Experiment
 from rlladder.experiments.store import ResultsStore, tidy, tidy_evaluations
 from rlladder.interface import Agent
+from rlladder.loggers.base import Tracker
+from rlladder.loggers.tracking import RunTracking, Tracking, as_tracking
 from rlladder.loop import train
 
 __all__ = [
@@ -71,6 +74,8 @@ class RunTask:
     label: str
     run: int
     seed: int
+    #: what the run logs to TensorBoard / W&B (``None``: nothing)
+    tracking: RunTracking | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class GroupTask:
     label: str
     runs: tuple[int, ...]
     seeds: tuple[int, ...]
+    #: what each run logs, in the order of ``runs`` (``None``: nothing)
+    tracking: tuple[RunTracking, ...] | None = None
 
 
 def agent_and_env_seeds(run_seed: int) -> tuple[int, int]:
@@ -106,9 +113,12 @@ class RunResult(NamedTuple):
     evaluations: pd.DataFrame | None
 
 
-def make_evaluator(exp: Experiment, agent: Agent, run_seed: int) -> Evaluator | None:
+def make_evaluator(
+    exp: Experiment, agent: Agent, run_seed: int, trackers: Sequence[Tracker] = ()
+) -> Evaluator | None:
     """The training callback that evaluates ``agent`` for run seed ``run_seed`` as ``exp``
-    asks (every ``eval_every``, and at the end), or ``None`` if ``exp`` does not evaluate."""
+    asks (every ``eval_every``, and at the end), or ``None`` if ``exp`` does not evaluate.
+    Each evaluation also goes to the ``trackers``."""
     if not exp.eval_episodes:
         return None
     steps = exp.steps is not None
@@ -121,7 +131,24 @@ def make_evaluator(exp: Experiment, agent: Agent, run_seed: int) -> Evaluator | 
         unit="steps" if steps else "episodes",
         every=exp.eval_every,
         max_episode_steps=exp.max_episode_steps,
+        listeners=[tracker.log_evaluation for tracker in trackers],
     )
+
+
+def _run_callbacks(
+    evaluator: Evaluator | None, trackers: list[Tracker]
+) -> list[Callable[..., object]]:
+    """A run's training callbacks: the evaluator first (a tracker logs what it evaluated), then
+    the trackers, whose clocks start now."""
+    for tracker in trackers:
+        tracker.start_clock()
+    return [*([] if evaluator is None else [evaluator]), *trackers]
+
+
+def _close(trackers: list[Tracker]) -> None:
+    """Close the trackers (training ended, or stopped with an error)."""
+    for tracker in trackers:
+        tracker.close()
 
 
 class _OneTorchThread:
@@ -158,10 +185,11 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
     exp = task.experiment
     agent_seed, env_seed = agent_and_env_seeds(task.seed)
     env = exp.make_env()
+    trackers = [] if task.tracking is None else task.tracking.trackers()
     try:
         agent = exp.variants[task.label].make(env, seed=agent_seed)
-        evaluator = make_evaluator(exp, agent, task.seed)
-        callbacks: list[Callable[..., object]] = [] if evaluator is None else [evaluator]
+        evaluator = make_evaluator(exp, agent, task.seed, trackers)
+        callbacks = _run_callbacks(evaluator, trackers)
         if report is not None:
             callbacks.append(ReportEpisodes(report, progress_unit(exp)))
         with _OneTorchThread():
@@ -175,6 +203,7 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
                 callbacks=callbacks,
             )
     finally:
+        _close(trackers)
         env.close()
     evaluations = None if evaluator is None else evaluator.frame()
     for frame in (history, evaluations):
@@ -219,6 +248,8 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
     variant = exp.variants[task.label]
     pairs = [agent_and_env_seeds(seed) for seed in task.seeds]
     envs = [exp.make_env() for _ in task.seeds]
+    tracking = task.tracking or (None,) * len(task.runs)
+    trackers = [[] if t is None else t.trackers() for t in tracking]
     try:
         agents = [variant.make(env, seed=a) for env, (a, _) in zip(envs, pairs, strict=True)]
         trainer = ensemble_trainer(agents[0])
@@ -227,10 +258,11 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
                 f"variant {task.label!r}: {type(agents[0]).__name__} has no ensemble trainer; "
                 "run it with ensemble=False"
             )
-        evaluators = [make_evaluator(exp, a, s) for a, s in zip(agents, task.seeds, strict=True)]
-        callbacks: list[list[Callable[..., object]]] = [
-            [] if e is None else [e] for e in evaluators
+        evaluators = [
+            make_evaluator(exp, a, s, t)
+            for a, s, t in zip(agents, task.seeds, trackers, strict=True)
         ]
+        callbacks = [_run_callbacks(e, t) for e, t in zip(evaluators, trackers, strict=True)]
         on_steps = None
         if report is not None:
             if exp.steps is not None:
@@ -250,6 +282,8 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
                 callbacks=callbacks,
             )
     finally:
+        for member in trackers:
+            _close(member)
         for env in envs:
             env.close()
     results = []
@@ -354,6 +388,39 @@ def _count_finished(
             bar.finished(position[task.label, _task_runs(task)[0][0]])
 
 
+def _with_tracking(
+    exp: Experiment, tasks: list[RunTask | GroupTask], tracking: Tracking
+) -> list[RunTask | GroupTask]:
+    """``tasks`` with the plain description of what each of their runs logs (see
+    :mod:`rlladder.loggers.tracking`); unchanged if no tracker can log."""
+    checked = tracking.check()
+    if checked is None:
+        return tasks
+    resolved, identity = exp.resolve(), exp.identity()
+    env = exp.env_name()
+
+    def describe(task: RunTask | GroupTask, run: int, seed: int) -> RunTracking:
+        hparams = {**resolved[task.label], "env": env, "run": run, "seed": seed}
+        return checked.for_run(
+            experiment=exp.name or "experiment",
+            index=task.index,
+            label=task.label,
+            run=run,
+            seed=seed,
+            hparams=hparams,
+            identity=identity,
+        )
+
+    tracked: list[RunTask | GroupTask] = []
+    for task in tasks:
+        if isinstance(task, GroupTask):
+            members = tuple(describe(task, r, s) for r, s in _task_runs(task))
+            tracked.append(dataclasses.replace(task, tracking=members))
+        else:
+            tracked.append(dataclasses.replace(task, tracking=describe(task, task.run, task.seed)))
+    return tracked
+
+
 def _as_experiment(experiment: Experiment | str | Path) -> Experiment:
     if isinstance(experiment, Experiment):
         return experiment
@@ -384,6 +451,7 @@ def run_experiment(
     progress: bool = ...,
     ensemble: bool = ...,
     return_evaluations: Literal[False] = ...,
+    log: Tracking | str | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -399,6 +467,7 @@ def run_experiment(
     progress: bool = ...,
     ensemble: bool = ...,
     return_evaluations: Literal[True],
+    log: Tracking | str | None = ...,
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
 
@@ -413,6 +482,7 @@ def run_experiment(
     progress: bool = True,
     ensemble: bool = True,
     return_evaluations: bool = False,
+    log: Tracking | str | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run every run of every variant and return one tidy DataFrame, a row per episode.
 
@@ -435,6 +505,11 @@ def run_experiment(
         return_evaluations: also return the greedy evaluations (see the experiment's
             ``eval_episodes``), as ``(results, evaluations)``. For a results folder on disk,
             :func:`rl.load_evaluations` reads them.
+        log: track each run in TensorBoard or W&B: ``"tensorboard:DIR"``, ``"wandb:PROJECT"``
+            (``"wandb:PROJECT:offline"``) or an :class:`rl.loggers.Tracking`. One tracker run
+            per (variant, run) that runs now (a finished run is not logged again), named as its
+            results file; see :mod:`rlladder.loggers.tracking`. A tracker that fails is
+            reported once and training goes on.
 
     Returns:
         Columns ``variant, run, seed, episode, env_step, reward, steps`` and the agents'
@@ -448,6 +523,7 @@ def run_experiment(
         KeyboardInterrupt: on Ctrl-C, after every finished run has been saved.
     """
     exp = _as_experiment(experiment)
+    tracking = as_tracking(log)
     runner = make_backend(backend, workers=workers, address=address)
     if not isinstance(ensemble, bool):
         raise TypeError(
@@ -468,6 +544,8 @@ def run_experiment(
         (label, run) for run in range(exp.runs) for label in labels if (label, run) not in done
     ]
     tasks = plan_tasks(pinned, pending, grouped, runner.workers)
+    if tracking is not None:
+        tasks = _with_tracking(exp, tasks, tracking)
     histories: list[pd.DataFrame] = []
     evaluations: list[pd.DataFrame] = []
     bar = None
