@@ -165,6 +165,11 @@ def agent_maker(target: object, seed: int) -> AgentMaker:
             _try_probe(maker, probe_id(INTERFACE_PROBE, tabular=True), seed)
         except AgentCheckError as twin_error:
             cause = twin_error.__cause__ or twin_error
+            if "in __init__()" in str(box_error) and "in __init__()" not in str(twin_error):
+                # built on the twin and failed in its own method: that is the agent's error
+                raise twin_error from cause
+            if one_line(cause) == one_line(box_error.__cause__ or box_error):
+                raise box_error from box_error.__cause__  # the same error twice: say it once
             raise AgentCheckError(
                 f"{box_error} (and {one_line(cause)} on its tabular twin '"
                 f"{probe_id(INTERFACE_PROBE, tabular=True)}')"
