@@ -267,7 +267,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
     from rlladder.check import check_agent
-    from rlladder.user_code import agent_target
+    from rlladder.registry import agent_target
 
     report = check_agent(agent_target(args.target), gamma=args.gamma, seed=args.seed)
     print(report, file=sys.stderr if args.json == "-" else sys.stdout, flush=True)

@@ -24,9 +24,15 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlladder.errors import ConfigError, UntunedWarning, did_you_mean, unknown_name
+from rlladder.errors import (
+    ConfigError,
+    UnknownNameError,
+    UntunedWarning,
+    did_you_mean,
+    unknown_name,
+)
 from rlladder.interface import Agent
-from rlladder.user_code import resolve_target
+from rlladder.user_code import FORMS, is_import_target, resolve_target
 
 __all__ = [
     "make_agent",
@@ -37,6 +43,7 @@ __all__ = [
     "register_preset",
     "resolve_agent",
     "canonical_name",
+    "agent_target",
     "preset_for",
     "preset_fit",
     "untuned_problem",
@@ -223,6 +230,35 @@ def _canonical(name: str) -> str:
 def canonical_name(name: str) -> str:
     """The registered name ``name`` stands for (itself, or what an alias points to)."""
     return _canonical(name)
+
+
+def agent_target(text: str) -> Any:
+    """An agent given as a string: a registered name stays a name (checked to be registered);
+    ``module:Class`` and ``path/to/file.py:Class`` are imported by
+    :func:`rlladder.user_code.resolve_target`, the one rule for your own code.
+
+    Returns:
+        The name, or what the import target names: an :class:`~rlladder.Agent` subclass or a
+        factory function.
+
+    Raises:
+        UnknownNameError: a name nobody registered (the message lists the registered ones).
+        ConfigError: an import target that does not import.
+        TypeError: it names a class that does not subclass :class:`~rlladder.Agent`.
+    """
+    if is_import_target(text):
+        value = resolve_target(text, "agent")
+        if inspect.isclass(value) and not issubclass(value, Agent):
+            raise TypeError(
+                f"agent {text!r} is the class {value.__name__}, which does not subclass rl.Agent: "
+                f"define it as class {value.__name__}(rl.Agent), with act() and learn()"
+            )
+        return value
+    try:
+        canonical_name(text)
+    except UnknownNameError as err:
+        raise UnknownNameError(f"{err}; or your own rl.Agent subclass as {FORMS}") from None
+    return text
 
 
 def resolve_agent(name: str) -> tuple[type[Agent], dict[str, Any]]:

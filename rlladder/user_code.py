@@ -19,7 +19,7 @@ One rule, used wherever rlladder takes such a string: ``rlladder check TARGET``,
   importing it again gives the same classes, and classes defined in it travel to the worker
   processes of the ``process`` and ``ray`` backends by value (cloudpickle), wherever those run.
 
-A string without ``:`` is a registered agent name (:func:`agent_target`). A target that does not
+A string without ``:`` is a registered agent name (:func:`rlladder.registry.agent_target`). A target that does not
 import raises a one-line :class:`~rlladder.errors.ConfigError` that says where it looked.
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import inspect
 import os
 import re
 import sys
@@ -38,14 +37,13 @@ from types import ModuleType
 from typing import Any
 
 from rlladder.errors import ConfigError, did_you_mean
-from rlladder.interface import Agent
 
-__all__ = ["resolve_target", "agent_target", "is_import_target", "FILE_MODULE_PREFIX"]
+__all__ = ["resolve_target", "is_import_target", "FILE_MODULE_PREFIX"]
 
 #: The start of the ``sys.modules`` name a file imported by path gets.
 FILE_MODULE_PREFIX = "rlladder_file_"
 
-_FORMS = "'module:Name' (a module in the current folder or installed) or 'path/to/file.py:Name'"
+FORMS = "'module:Name' (a module in the current folder or installed) or 'path/to/file.py:Name'"
 
 
 def is_import_target(text: str) -> bool:
@@ -70,10 +68,10 @@ def resolve_target(path: str, what: str) -> Any:
             which folder was searched, or the error the file raised and where), or no ``Name``.
     """
     if not isinstance(path, str):
-        raise ConfigError(f"{what} must be a string like {_FORMS}, got {path!r}")
+        raise ConfigError(f"{what} must be a string like {FORMS}, got {path!r}")
     source, _, attr = path.rpartition(":")  # rpartition: a Windows path has a drive's colon
     if not source or not attr:
-        raise ConfigError(f"{what} {path!r} must look like {_FORMS}")
+        raise ConfigError(f"{what} {path!r} must look like {FORMS}")
     where = f"cannot import {what} {path!r}"
     if _is_file(source):
         module = _import_file(source, where)
@@ -89,37 +87,6 @@ def resolve_target(path: str, what: str) -> Any:
             ) from None
         value = getattr(value, part)
     return value
-
-
-def agent_target(text: str) -> Any:
-    """An agent given as a string: a registered name stays a name (checked to be registered);
-    ``module:Class`` and ``path/to/file.py:Class`` are imported by :func:`resolve_target`.
-
-    Returns:
-        The name, or what the import target names: an :class:`~rlladder.Agent` subclass or a
-        factory function.
-
-    Raises:
-        UnknownNameError: a name nobody registered (the message lists the registered ones).
-        ConfigError: an import target that does not import.
-        TypeError: it names a class that does not subclass :class:`~rlladder.Agent`.
-    """
-    if is_import_target(text):
-        value = resolve_target(text, "agent")
-        if inspect.isclass(value) and not issubclass(value, Agent):
-            raise TypeError(
-                f"agent {text!r} is the class {value.__name__}, which does not subclass rl.Agent: "
-                f"define it as class {value.__name__}(rl.Agent), with act() and learn()"
-            )
-        return value
-    from rlladder.errors import UnknownNameError
-    from rlladder.registry import canonical_name
-
-    try:
-        canonical_name(text)
-    except UnknownNameError as err:
-        raise UnknownNameError(f"{err}; or your own rl.Agent subclass as {_FORMS}") from None
-    return text
 
 
 # --------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import pytest
 
 import rlladder as rl
 from rlladder.errors import ConfigError, UnknownNameError
-from rlladder.user_code import FILE_MODULE_PREFIX, agent_target, resolve_target
+from rlladder.registry import agent_target
+from rlladder.user_code import FILE_MODULE_PREFIX, resolve_target
 
 AGENT = '''
 import numpy as np

@@ -27,6 +27,7 @@ from rlladder.check.catalogue import LEARN_RETURNS_DICT, VALID_ACTION
 from rlladder.check.session import CheckSession, Outcome
 from rlladder.check.state_diff import first_difference
 from rlladder.check.targets import INTERFACE_PROBE
+from rlladder.errors import CheckpointError
 from rlladder.interface import Agent, Transition
 
 __all__ = ["INTERFACE_CHECKS", "INTERFACE_STEPS"]
@@ -169,6 +170,15 @@ def save_and_load(session: CheckSession) -> Outcome:
             path = Path(folder) / "agent.ckpt"
             agent.save(path)
             loaded = _load(session, agent, path, env)
+    except CheckpointError as error:
+        if type(agent).save is not Agent.save:
+            detail = f"save()/load() raised {one_line(error)}"
+            return Outcome.failed(name, "raised", detail, error=one_line(error))
+        # rl.Agent's default save cannot hold this agent's state: the student wrote no save to check
+        return Outcome.skipped(
+            f"rl.Agent's default save() cannot save this agent ({one_line(error)}); "
+            f"give {type(agent).__name__} its own save()/load() to check them"
+        )
     except Exception as error:
         detail = f"save()/load() raised {one_line(error)}"
         return Outcome.failed(name, "raised", detail, error=one_line(error))

@@ -58,7 +58,8 @@ import numpy as np
 from rlladder.errors import ConfigError, UnknownNameError, check_int, did_you_mean, unknown_name
 from rlladder.experiments.values import canonical, plain, qualified_name, same
 from rlladder.interface import Agent
-from rlladder.user_code import agent_target, is_import_target, resolve_target
+from rlladder.registry import agent_target
+from rlladder.user_code import is_import_target, resolve_target
 
 __all__ = [
     "Experiment",

@@ -14,6 +14,7 @@ and a run and its resume, line up. ``pip install "rlladder[wandb]"`` brings the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -83,8 +84,12 @@ class WandB(Tracker):
     def _open(self) -> None:
         import wandb
 
-        if self.dir is not None:
-            self.dir.mkdir(parents=True, exist_ok=True)
+        # WANDB_DIR read now, not by wandb's process-wide settings made at its first run
+        folder = self.dir or (
+            Path(os.environ["WANDB_DIR"]) if os.environ.get("WANDB_DIR") else None
+        )
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         self.run = wandb.init(
             project=self.project,
             entity=self.entity,
@@ -94,7 +99,7 @@ class WandB(Tracker):
             job_type=self.job_type,
             id=self.run_id,
             resume="allow" if self.run_id else None,
-            dir=None if self.dir is None else str(self.dir),
+            dir=None if folder is None else str(folder),
             reinit="create_new",
             settings=wandb.Settings(init_timeout=self.init_timeout, silent=True),
         )
