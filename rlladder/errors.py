@@ -36,6 +36,10 @@ class CheckpointError(RLLadderError, ValueError):
     """A file is not an rlladder checkpoint of the agent asked for, or cannot be restored."""
 
 
+class RunInterrupted(RLLadderError):
+    """A run stopped on request (Ctrl-C) after writing its checkpoint; the runner resumes it."""
+
+
 class RLLadderWarning(UserWarning):
     """Base class of every warning rlladder gives on purpose (the CLI prints each as one line,
     ``rlladder: warning: ...``)."""

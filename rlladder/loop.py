@@ -14,16 +14,18 @@ returns over the episode and calls your callbacks once per finished episode.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import gymnasium as gym
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from rlladder.errors import ConfigError, check_int
 from rlladder.interface import Agent, Transition
 
-__all__ = ["train", "evaluate", "run_episode", "Callback", "EpisodeLog"]
+__all__ = ["train", "evaluate", "run_episode", "Callback", "EpisodeLog", "RunPosition"]
 
 HISTORY_COLUMNS = ["episode", "env_step", "reward", "steps"]
 
@@ -120,6 +122,28 @@ class EpisodeLog:
         return record
 
 
+@dataclass
+class RunPosition:
+    """Where one run stands: what the loop (at an episode end) or the ensemble (at any step)
+    says so that it can go on from here.
+
+    Attributes:
+        history: the finished episodes (the rows ``rl.train`` returns so far).
+        steps_done: env steps taken, a partial episode's included.
+        episode: the episode in progress (``None`` at an episode boundary).
+        obs: the observation the agent acts on next, in the episode in progress (as the
+            ensemble holds it: adapted to the network's input).
+        finished: the run has spent its budget (a member of an ensemble that waits for the
+            others to finish).
+    """
+
+    history: pd.DataFrame
+    steps_done: int
+    episode: EpisodeLog | None = None
+    obs: np.ndarray | None = None
+    finished: bool = False
+
+
 def _check_budget(episodes: int | None, steps: int | None, fn: str) -> None:
     if (episodes is None) == (steps is None):
         raise ConfigError(
@@ -163,6 +187,7 @@ def train(
     max_episode_steps: int | None = None,
     progress: bool = False,
     callbacks: Iterable[Callback | Callable[..., Any]] = (),
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Train ``agent`` on ``env`` for a number of ``episodes`` or env ``steps`` (exactly one).
 
@@ -175,6 +200,11 @@ def train(
         progress: show a tqdm bar.
         callbacks: called after each finished episode with ``(record, agent)``; one returning
             ``True`` stops training.
+        history: go on with a run that has played these episodes (what an earlier call
+            returned, or a checkpoint holds): they count toward the budget, numbering and
+            ``env_step`` go on from them, they start the returned history, and ``env`` is neither
+            seeded nor reset first (pass ``seed=None``: it should be where the run left it, at
+            an episode's end).
 
     Returns:
         A DataFrame, a row per finished episode: ``episode`` (from 0), ``env_step`` (total env steps
@@ -195,10 +225,11 @@ def train(
                 "e.g. callbacks=[lambda record, agent: record['reward'] > 0.9] stops at a success"
             )
     _seed_env(env, seed)
-    rows: list[dict[str, Any]] = []
-    env_step = 0
+    rows: list[dict[str, Any]] = _rows(history)
+    env_step = int(rows[-1]["env_step"]) if rows else 0
     bar = tqdm(
         total=episodes if episodes is not None else steps,
+        initial=len(rows) if episodes is not None else env_step,
         unit="ep" if episodes else "step",
         disable=not progress,
         leave=False,
@@ -238,6 +269,18 @@ def train(
     history = _to_frame(rows)
     _end_training(callbacks, history)
     return history
+
+
+def _rows(history: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The rows of a history to go on from, as the loop makes them (a diagnostic an episode did
+    not report is left out of its row, as ``learn`` left it)."""
+    if history is None or history.empty:
+        return []
+    missing = history.isna()
+    return [
+        {k: v for k, v in row.items() if not missing.at[i, k]}
+        for i, row in zip(history.index, history.to_dict("records"), strict=True)
+    ]
 
 
 def _end_training(callbacks: Iterable[Callable[..., Any]], history: pd.DataFrame) -> None:

@@ -78,7 +78,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -97,13 +97,15 @@ from rlladder.deep.dqn import (
 )
 from rlladder.deep.networks import q_forward
 from rlladder.deep.replay import Batch, NStepBatch, StackedReplay
-from rlladder.errors import ConfigError, check_int
+from rlladder.errors import ConfigError, RunInterrupted, check_int
 from rlladder.loop import (
     EpisodeLog,
+    RunPosition,
     _check_agent,
     _check_budget,
     _check_env,
     _end_training,
+    _rows,
     _seed_env,
     _to_frame,
 )
@@ -374,6 +376,26 @@ class _Member:
         _seed_env(env, seed)
         self.begin()
 
+    @classmethod
+    def resumed(
+        cls, agent: DQN, env: gym.Env, max_steps: int | None, position: RunPosition
+    ) -> _Member:
+        """A member that goes on from ``position``, mid-episode (its env already in the saved
+        state, its agent rebuilt from its checkpoint)."""
+        member = cls.__new__(cls)
+        member.agent, member.env, member.seed, member.max_steps = agent, env, None, max_steps
+        member.rows = _rows(position.history)
+        member.env_step = int(member.rows[-1]["env_step"]) if member.rows else 0
+        member.episode = position.episode
+        member.obs = np.asarray(position.obs)
+        return member
+
+    def position(self, steps_done: int, finished: bool) -> RunPosition:
+        """Where this member stands: mid-episode while it trains, its history when finished."""
+        if finished:
+            return RunPosition(_to_frame(self.rows), self.env_step, finished=True)
+        return RunPosition(_to_frame(self.rows), steps_done, self.episode, self.obs)
+
     def begin(self) -> None:
         """Reset for a new episode: with the seed the first time, unseeded after (rl.train)."""
         obs, _ = self.env.reset(seed=self.seed if not self.rows else None)
@@ -406,6 +428,8 @@ def train_ensemble(
     max_episode_steps: int | None = None,
     on_steps: Callable[[int], object] | None = None,
     callbacks: Sequence[Sequence[Callable[..., Any]]] | None = None,
+    start: Sequence[RunPosition] | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> list[pd.DataFrame]:
     """Train each ``agents[k]`` on ``envs[k]`` seeded with ``seeds[k]``, all at once, as
     ``rl.train(agents[k], envs[k], seed=seeds[k], episodes=..., steps=...,
@@ -422,6 +446,15 @@ def train_ensemble(
     agent. A callback cannot stop one member of a lockstep ensemble: returning ``True`` is a
     :class:`~rlladder.errors.ConfigError` (train such runs solo with ``rl.train``).
     Returns one history per member, in order.
+
+    Stopping and going on (what the experiments runner's checkpoints use):
+    ``checkpoint.check()`` is asked after every step; when it answers ``"save"`` or ``"stop"``,
+    every agent is brought up to date and ``checkpoint.save(positions)`` is given each member's
+    :class:`~rlladder.loop.RunPosition` (mid-episode, or ``finished``); after ``"stop"``,
+    :class:`~rlladder.errors.RunInterrupted` is raised. ``start``: go on from such positions
+    instead (none finished, all at one step; the agents rebuilt from their checkpoints and the
+    envs put back in their saved state, so ``seeds`` are not used): the histories are then
+    those of an uninterrupted run, number for number.
     """
     _check_budget(episodes, steps, "train_ensemble")
     if not agents:
@@ -443,11 +476,19 @@ def train_ensemble(
         for k, (a, s) in enumerate(zip(agents, seeds, strict=True))
     ]
     ensemble = DQNEnsemble(agents, labels)
-    members = [
-        _Member(a, e, s, max_episode_steps) for a, e, s in zip(agents, envs, seeds, strict=True)
-    ]
+    if start is None:
+        members = [
+            _Member(a, e, s, max_episode_steps) for a, e, s in zip(agents, envs, seeds, strict=True)
+        ]
+        t = 0
+    else:
+        t = _check_start(start, len(agents))
+        members = [
+            _Member.resumed(a, e, max_episode_steps, p)
+            for a, e, p in zip(agents, envs, start, strict=True)
+        ]
     report_every = max(1, 1000 // len(members))
-    pending = t = 0
+    pending = 0
     try:
         while ensemble.members:
             live = [members[k] for k in ensemble.members]
@@ -489,6 +530,14 @@ def train_ensemble(
                 break
             if finished:
                 ensemble.release(finished)
+            if checkpoint is not None and ensemble.members:
+                what = checkpoint.check()
+                if what is not None:
+                    ensemble.write_back()
+                    alive = set(ensemble.members)
+                    checkpoint.save([m.position(t, k not in alive) for k, m in enumerate(members)])
+                    if what == "stop":
+                        raise RunInterrupted(f"stopped at step {t:,} after its checkpoint")
     finally:
         if ensemble.members:
             ensemble.write_back()
@@ -498,6 +547,30 @@ def train_ensemble(
     for member, history in zip(member_callbacks, histories, strict=True):
         _end_training(member, history)
     return histories
+
+
+class Checkpointing(Protocol):
+    """What :func:`train_ensemble` asks, after each step, whether to save (and stop)."""
+
+    def check(self) -> str | None: ...
+
+    def save(self, positions: list[RunPosition]) -> None: ...
+
+
+def _check_start(start: Sequence[RunPosition], members: int) -> int:
+    """The step the members of ``start`` are at (one, shared: they step in lockstep)."""
+    if len(start) != members or any(p.finished or p.episode is None for p in start):
+        raise ConfigError(
+            f"train_ensemble(start=...) needs one mid-episode position per member ({members}) "
+            "of members still training; a finished member goes on with rl.train(history=...)"
+        )
+    steps = {p.steps_done for p in start}
+    if len(steps) != 1:
+        raise ConfigError(
+            f"train_ensemble(start=...): the members step in lockstep, but their positions are at "
+            f"steps {sorted(steps)}"
+        )
+    return steps.pop()
 
 
 def _check_callbacks(

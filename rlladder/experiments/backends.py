@@ -22,8 +22,11 @@ skips the start-up and the imports) until it has been idle for five minutes. It 
 the source file of a module outside the Python installation (your own modules, an editable
 rlladder) has changed since the last experiment, so a worker never runs older code than this
 process imported.
-On Ctrl-C, or when a run raises, the workers are stopped, and the exception reaches the caller
-with its own type and message.
+When a run raises, the workers are stopped, and the exception reaches the caller with its own
+type and message. On Ctrl-C with a results folder, the runner first lets each run write its
+checkpoint (:mod:`~rlladder.experiments.run_checkpoints`), then stops the workers
+(:meth:`Backend.stop_workers`); a second Ctrl-C, or Ctrl-C without a results folder, stops them
+at once.
 
 Progress. Given ``progress=`` (a :class:`~rlladder.experiments.progress.TaskProgress`), a backend
 calls ``fn(task, report)`` instead of ``fn(task)``, where ``report(n)`` is the task's
@@ -87,6 +90,10 @@ class Backend:
         progress: TaskProgress | None = None,
     ) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError
+
+    def stop_workers(self) -> None:
+        """Stop this backend's worker processes now (after Ctrl-C: the runs have written their
+        checkpoints and returned). Nothing to do for a backend without workers of its own."""
 
 
 def default_workers() -> int:
@@ -285,6 +292,10 @@ class ProcessBackend(Backend):
     def __init__(self, workers: int | None = None, *, threads: int = 1) -> None:
         super().__init__(workers)
         self.threads = check_int("threads", threads, 1)
+        self._executor: Any = None
+
+    def stop_workers(self) -> None:
+        _stop_pool(self)
 
     def map(
         self,
@@ -296,6 +307,7 @@ class ProcessBackend(Backend):
         if not tasks:
             return
         executor = _process_pool(min(self.workers, len(tasks)), self.threads)
+        self._executor = executor
         context = _worker_context(fn)
         slots = None if progress is None else open_shared_memory(len(tasks))
         poll = None if progress is None else POLL_INTERVAL_S
@@ -327,6 +339,14 @@ class ProcessBackend(Backend):
                 executor.shutdown(wait=True, kill_workers=True)
             if slots is not None:  # after the workers have stopped: unlink the block
                 slots.close()
+
+
+def _stop_pool(backend: ProcessBackend) -> None:
+    """Kill the workers of the pool ``backend`` last used (the next experiment starts a new one)."""
+    executor = getattr(backend, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+        backend._executor = None
 
 
 def _ray_call(

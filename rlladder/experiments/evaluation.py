@@ -209,6 +209,19 @@ class Evaluator:
             self._passed = passed
             self._evaluate(agent, int(record["env_step"]), int(record["episode"]) + 1)
 
+    @property
+    def passed(self) -> int:
+        """How many periodic evaluation points training has passed (each evaluated once)."""
+        return self._passed
+
+    def restore(self, frame: pd.DataFrame | None, passed: int) -> None:
+        """Go on from a checkpoint: the evaluations made so far (:meth:`frame`'s rows) and the
+        periodic points passed (:attr:`passed`)."""
+        self._passed = int(passed)
+        self._frames = []
+        if frame is not None and not frame.empty:
+            self._frames = [g.reset_index(drop=True) for _, g in frame.groupby("eval", sort=True)]
+
     def on_train_end(self, history: pd.DataFrame) -> None:
         """The final evaluation, at the end of the budget."""
         episodes = len(history)

@@ -26,9 +26,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import signal
 import sys
+import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, overload
@@ -36,16 +39,34 @@ from typing import Any, Literal, NamedTuple, overload
 import numpy as np
 import pandas as pd
 
-from rlladder.errors import ConfigError
+from rlladder.errors import ConfigError, RunInterrupted
 from rlladder.experiments.backends import Backend, make_backend
 from rlladder.experiments.evaluation import Evaluator, eval_seed
+from rlladder.experiments.fingerprints import experiment_code
 from rlladder.experiments.progress import ExperimentProgress, ReportEpisodes
+from rlladder.experiments.run_checkpoints import (
+    CHECKPOINTS_DIR,
+    DEFAULT_EVERY_MINUTES,
+    POLL_S,
+    CheckpointPlan,
+    CheckpointWarning,
+    Pause,
+    SavedRun,
+    checkpointing_problem,
+    clear_stop,
+    find_checkpoints,
+    read_checkpoint,
+    remove_checkpoint,
+    request_stop,
+    run_identity,
+    write_checkpoint,
+)
 from rlladder.experiments.spec import Experiment
-from rlladder.experiments.store import ResultsStore, tidy, tidy_evaluations
+from rlladder.experiments.store import ResultsStore, run_file_name, tidy, tidy_evaluations
 from rlladder.interface import Agent
 from rlladder.loggers.base import Tracker
 from rlladder.loggers.tracking import RunTracking, Tracking, as_tracking
-from rlladder.loop import train
+from rlladder.loop import RunPosition, _rows, _to_frame, train
 
 __all__ = [
     "run_experiment",
@@ -76,6 +97,10 @@ class RunTask:
     seed: int
     #: what the run logs to TensorBoard / W&B (``None``: nothing)
     tracking: RunTracking | None = None
+    #: where and when it writes its checkpoint (``None``: it writes none)
+    checkpoint: CheckpointPlan | None = None
+    #: go on from its checkpoint
+    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,10 @@ class GroupTask:
     seeds: tuple[int, ...]
     #: what each run logs, in the order of ``runs`` (``None``: nothing)
     tracking: tuple[RunTracking, ...] | None = None
+    #: where and when its runs write their checkpoints (``None``: they write none)
+    checkpoint: CheckpointPlan | None = None
+    #: go on from its runs' checkpoints (all at one step)
+    resume: bool = False
 
 
 def agent_and_env_seeds(run_seed: int) -> tuple[int, int]:
@@ -180,27 +209,47 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
     asks; its history and evaluations, with variant/run/seed columns.
 
     ``report(n)``, if given, hears of each finished episode: its env steps (``steps=``
-    budgets) or 1 (``episodes=``).
+    budgets) or 1 (``episodes=``). With ``task.checkpoint``, the run writes its checkpoint at
+    the end of an episode when the period has passed or a stop was asked
+    (:mod:`~rlladder.experiments.run_checkpoints`); with ``task.resume`` it goes on from it.
+
+    Raises:
+        RunInterrupted: a stop was asked; the checkpoint is written.
     """
     exp = task.experiment
     agent_seed, env_seed = agent_and_env_seeds(task.seed)
+    plan = task.checkpoint
+    if plan is not None and plan.stop_requested():
+        raise RunInterrupted("stopped before it started")
+    saved = _saved(task, task.run) if task.resume else None
     env = exp.make_env()
-    trackers = [] if task.tracking is None else task.tracking.trackers()
+    start = 0 if saved is None else saved.position.steps_done
+    trackers = [] if task.tracking is None else task.tracking.trackers(start)
     try:
         agent = exp.variants[task.label].make(env, seed=agent_seed)
+        if saved is not None:
+            agent = saved.agent(type(agent), env)
+            saved.restore_env(env)
         evaluator = make_evaluator(exp, agent, task.seed, trackers)
+        if saved is not None and evaluator is not None:
+            evaluator.restore(saved.evaluations, saved.evaluations_passed)
         callbacks = _run_callbacks(evaluator, trackers)
         if report is not None:
             callbacks.append(ReportEpisodes(report, progress_unit(exp)))
+        if plan is not None:
+            callbacks.append(
+                _SoloCheckpoint(task, plan, agent, env, evaluator, saved)  # the last: after all
+            )
         with _OneTorchThread():
             history = train(
                 agent,
                 env,
                 episodes=exp.episodes,
                 steps=exp.steps,
-                seed=env_seed,
+                seed=env_seed if saved is None else None,
                 max_episode_steps=exp.max_episode_steps,
                 callbacks=callbacks,
+                history=None if saved is None else saved.position.history,
             )
     finally:
         _close(trackers)
@@ -209,6 +258,99 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
     for frame in (history, evaluations):
         _label_columns(frame, task.label, task.run, task.seed)
     return RunResult(history, evaluations)
+
+
+def _saved(task: RunTask | GroupTask, run: int) -> SavedRun:
+    """The checkpoint ``task`` goes on from for ``run`` (the runner checked it)."""
+    assert task.checkpoint is not None
+    name = run_file_name(task.index, task.label, run)
+    return read_checkpoint(task.checkpoint.path(name))
+
+
+class _SoloCheckpoint:
+    """The last training callback of a checkpointed solo run: at an episode end, when the
+    :class:`~rlladder.experiments.run_checkpoints.Pause` says so, write the run's checkpoint
+    (and stop, after Ctrl-C)."""
+
+    def __init__(
+        self,
+        task: RunTask,
+        plan: CheckpointPlan,
+        agent: Agent,
+        env: Any,
+        evaluator: Evaluator | None,
+        saved: SavedRun | None,
+    ) -> None:
+        self.task, self.plan, self.agent, self.env, self.evaluator = (
+            task,
+            plan,
+            agent,
+            env,
+            evaluator,
+        )
+        self.pause = Pause(plan)
+        self.rows: list[dict[str, Any]] = [] if saved is None else _rows(saved.position.history)
+        self.path = plan.path(run_file_name(task.index, task.label, task.run))
+
+    def __call__(self, record: dict[str, Any], agent: Agent) -> None:
+        self.rows.append(record)
+        what = self.pause.check()
+        if what is None:
+            return
+        task = self.task
+        if task.label in self.plan.off:  # nothing to write: stop when asked, go on otherwise
+            if what == "stop":
+                raise RunInterrupted("stopped; its runs cannot be checkpointed")
+            return
+        write_checkpoint(
+            self.path,
+            label=task.label,
+            run=task.run,
+            seed=task.seed,
+            identity=self.plan.identity.get(task.label, {}),
+            code=self.plan.code.get(task.label),
+            agent=agent,
+            env=self.env,
+            position=RunPosition(_to_frame(self.rows), int(record["env_step"])),
+            evaluator=self.evaluator,
+        )
+        if what == "stop":
+            raise RunInterrupted(f"stopped at env step {int(record['env_step']):,}")
+
+
+class _GroupCheckpoint:
+    """What a checkpointed ensemble group gives :func:`~rlladder.deep.ensemble.train_ensemble`:
+    the pause to check after each step, and how to write each member's checkpoint."""
+
+    def __init__(
+        self,
+        task: GroupTask,
+        agents: list[Agent],
+        envs: list[Any],
+        evaluators: list[Evaluator | None],
+    ) -> None:
+        assert task.checkpoint is not None
+        self.task, self.plan = task, task.checkpoint
+        self.agents, self.envs, self.evaluators = agents, envs, evaluators
+        self.check = Pause(self.plan).check
+
+    def save(self, positions: list[RunPosition]) -> None:
+        task, plan = self.task, self.plan
+        if task.label in plan.off:
+            return
+        for k, (run, seed) in enumerate(_task_runs(task)):
+            write_checkpoint(
+                plan.path(run_file_name(task.index, task.label, run)),
+                label=task.label,
+                run=run,
+                seed=seed,
+                identity=plan.identity.get(task.label, {}),
+                code=plan.code.get(task.label),
+                agent=self.agents[k],
+                env=self.envs[k],
+                position=positions[k],
+                evaluator=self.evaluators[k],
+            )
 
 
 def _label_columns(frame: pd.DataFrame | None, label: str, run: int, seed: int) -> None:
@@ -246,12 +388,20 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
     """
     exp = task.experiment
     variant = exp.variants[task.label]
+    if task.checkpoint is not None and task.checkpoint.stop_requested():
+        raise RunInterrupted("stopped before it started")
     pairs = [agent_and_env_seeds(seed) for seed in task.seeds]
+    saved = [_saved(task, run) for run in task.runs] if task.resume else None
     envs = [exp.make_env() for _ in task.seeds]
     tracking = task.tracking or (None,) * len(task.runs)
-    trackers = [[] if t is None else t.trackers() for t in tracking]
+    starts = [0] * len(task.runs) if saved is None else [s.position.steps_done for s in saved]
+    trackers = [[] if t is None else t.trackers(s) for t, s in zip(tracking, starts, strict=True)]
     try:
         agents = [variant.make(env, seed=a) for env, (a, _) in zip(envs, pairs, strict=True)]
+        if saved is not None:
+            agents = [s.agent(type(a), e) for s, a, e in zip(saved, agents, envs, strict=True)]
+            for s, e in zip(saved, envs, strict=True):
+                s.restore_env(e)
         trainer = ensemble_trainer(agents[0])
         if trainer is None:
             raise ConfigError(
@@ -262,6 +412,10 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
             make_evaluator(exp, a, s, t)
             for a, s, t in zip(agents, task.seeds, trackers, strict=True)
         ]
+        if saved is not None:
+            for evaluator, s in zip(evaluators, saved, strict=True):
+                if evaluator is not None:
+                    evaluator.restore(s.evaluations, s.evaluations_passed)
         callbacks = [_run_callbacks(e, t) for e, t in zip(evaluators, trackers, strict=True)]
         on_steps = None
         if report is not None:
@@ -280,6 +434,10 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
                 max_episode_steps=exp.max_episode_steps,
                 on_steps=on_steps,
                 callbacks=callbacks,
+                start=None if saved is None else [s.position for s in saved],
+                checkpoint=None
+                if task.checkpoint is None
+                else _GroupCheckpoint(task, agents, envs, evaluators),
             )
     finally:
         for member in trackers:
@@ -297,14 +455,25 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
     return results
 
 
+class Stopped(NamedTuple):
+    """What a task returns when Ctrl-C stopped it: its runs' checkpoints are written (or, for a
+    task that had not started, there was nothing to write)."""
+
+    runs: tuple[int, ...]
+
+
 def run_task(
     task: RunTask | GroupTask, report: Callable[[int], object] | None = None
-) -> RunResult | list[RunResult]:
+) -> RunResult | list[RunResult] | Stopped:
     """What a backend runs for each task: :func:`run_group` for a :class:`GroupTask`,
-    :func:`run_one` for a :class:`RunTask`."""
-    if isinstance(task, GroupTask):
-        return run_group(task, report)
-    return run_one(task, report)
+    :func:`run_one` for a :class:`RunTask`; :class:`Stopped` if a stop was asked (the task
+    returns, rather than raises, so that the backend waits for every other task's checkpoint)."""
+    try:
+        if isinstance(task, GroupTask):
+            return run_group(task, report)
+        return run_one(task, report)
+    except RunInterrupted:
+        return Stopped(tuple(run for run, _ in _task_runs(task)))
 
 
 def plan_tasks(
@@ -452,6 +621,7 @@ def run_experiment(
     ensemble: bool = ...,
     return_evaluations: Literal[False] = ...,
     log: Tracking | str | None = ...,
+    checkpoint_every: float | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -468,6 +638,7 @@ def run_experiment(
     ensemble: bool = ...,
     return_evaluations: Literal[True],
     log: Tracking | str | None = ...,
+    checkpoint_every: float | None = ...,
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
 
@@ -483,6 +654,7 @@ def run_experiment(
     ensemble: bool = True,
     return_evaluations: bool = False,
     log: Tracking | str | None = None,
+    checkpoint_every: float | None = DEFAULT_EVERY_MINUTES,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Run every run of every variant and return one tidy DataFrame, a row per episode.
 
@@ -510,6 +682,12 @@ def run_experiment(
             per (variant, run) that runs now (a finished run is not logged again), named as its
             results file; see :mod:`rlladder.loggers.tracking`. A tracker that fails is
             reported once and training goes on.
+        checkpoint_every: with ``out``, each run in progress writes a checkpoint into
+            ``out/checkpoints/`` every this many minutes (``None``: only on Ctrl-C). The first
+            Ctrl-C asks every run to write its checkpoint and stop; running the experiment into
+            the folder again goes on from them, and each resumed run ends exactly as an
+            uninterrupted one would (see :mod:`~rlladder.experiments.run_checkpoints`). A run's
+            checkpoint is removed when it finishes.
 
     Returns:
         Columns ``variant, run, seed, episode, env_step, reward, steps`` and the agents'
@@ -520,7 +698,8 @@ def run_experiment(
 
     Raises:
         ConfigError: bad experiment, or ``out`` holds a different experiment.
-        KeyboardInterrupt: on Ctrl-C, after every finished run has been saved.
+        KeyboardInterrupt: on Ctrl-C, after every finished run has been saved and every run in
+            progress has written its checkpoint (a second Ctrl-C stops at once).
     """
     exp = _as_experiment(experiment)
     tracking = as_tracking(log)
@@ -543,44 +722,57 @@ def run_experiment(
     pending = [
         (label, run) for run in range(exp.runs) for label in labels if (label, run) not in done
     ]
-    tasks = plan_tasks(pinned, pending, grouped, runner.workers)
+    plan: CheckpointPlan | None = None
+    saved: dict[tuple[str, int], SavedRun] = {}
+    if store is not None:
+        plan = _checkpoint_plan(exp, store, checkpoint_every)
+        clear_stop(plan)
+        names = {pair: run_file_name(labels.index(pair[0]), *pair) for pair in pending}
+        saved = find_checkpoints(plan, exp, pending, names, experiment_code(exp))
+    tasks = _resumed_tasks(pinned, saved)
+    fresh = [pair for pair in pending if pair not in saved]
+    tasks += plan_tasks(pinned, fresh, grouped, runner.workers)
+    if plan is not None:
+        tasks = [dataclasses.replace(task, checkpoint=plan) for task in tasks]
     if tracking is not None:
         tasks = _with_tracking(exp, tasks, tracking)
     histories: list[pd.DataFrame] = []
     evaluations: list[pd.DataFrame] = []
+    unit = progress_unit(exp)
+    resumed = [_resumed_text(s, unit) for _, s in sorted(saved.items())]
     bar = None
     if progress:
         budget = run_budget(exp)
         sizes = [len(_task_runs(task)) for task in tasks]
+        ahead = [
+            sum(_units_done(saved[task.label, run], unit) for run, _ in _task_runs(task))
+            if task.resume
+            else 0
+            for task in tasks
+        ]
         bar = ExperimentProgress(
-            [budget * size for size in sizes],
+            [budget * size - a for size, a in zip(sizes, ahead, strict=True)],
             sizes,
-            unit=progress_unit(exp),
-            done_units=budget * len(done),
+            unit=unit,
+            done_units=budget * len(done) + sum(ahead),
             done_runs=len(done),
             total_runs=len(labels) * exp.runs,
             desc=exp.name or "experiment",
         )
+        for line in resumed:
+            bar.bar.write(f"{exp.name or 'experiment'}: {line}")
+    stopped = 0
     try:
-        if bar is None:
-            runs = runner.map(run_task, tasks)
-        elif _takes_progress(runner):
-            runs = runner.map(run_task, tasks, progress=bar)
-        else:  # a Backend of its own that predates progress=: the bar moves as tasks finish
-            runs = _count_finished(runner.map(run_task, tasks), tasks, bar)
-        with closing(runs):  # the backend's clean-up (workers, channel) runs before we go on
-            for task, outcome in runs:
-                results_of = outcome if isinstance(task, GroupTask) else [outcome]
-                for (run, _), result in zip(_task_runs(task), results_of, strict=True):
-                    if store is not None:
-                        store.write_run(task.index, task.label, run, *result)
-                    else:
-                        histories.append(result.history)
-                        if result.evaluations is not None:
-                            evaluations.append(result.evaluations)
+        with _ctrl_c_stops_runs(plan):
+            stopped = _run_tasks(runner, tasks, bar, store, plan, histories, evaluations)
     finally:
         if bar is not None:
             bar.close()
+        if plan is not None:
+            clear_stop(plan)
+    if stopped:
+        runner.stop_workers()
+        raise KeyboardInterrupt(f"{stopped} runs stopped; their checkpoints are written")
     if store is not None:
         results, evaluated = store.read(spec, evaluations=return_evaluations)
     else:
@@ -588,4 +780,146 @@ def run_experiment(
         evaluated = tidy_evaluations(
             pd.concat(evaluations, ignore_index=True) if evaluations else pd.DataFrame(), labels
         )
+    results.attrs["resumed"] = resumed
     return (results, evaluated) if return_evaluations else results
+
+
+def _run_tasks(
+    runner: Backend,
+    tasks: list[RunTask | GroupTask],
+    bar: ExperimentProgress | None,
+    store: ResultsStore | None,
+    plan: CheckpointPlan | None,
+    histories: list[pd.DataFrame],
+    evaluations: list[pd.DataFrame],
+) -> int:
+    """Run ``tasks`` on ``runner``, saving (or keeping) each run as it finishes; how many runs
+    a stop (Ctrl-C) left unfinished, checkpointed."""
+    stopped = 0
+    if bar is None:
+        runs = runner.map(run_task, tasks)
+    elif _takes_progress(runner):
+        runs = runner.map(run_task, tasks, progress=bar)
+    else:  # a Backend of its own that predates progress=: the bar moves as tasks finish
+        runs = _count_finished(runner.map(run_task, tasks), tasks, bar)
+    with closing(runs):  # the backend's clean-up (workers, channel) runs before we go on
+        for task, outcome in runs:
+            if isinstance(outcome, Stopped):
+                stopped += len(outcome.runs)
+                continue
+            results_of = outcome if isinstance(task, GroupTask) else [outcome]
+            for (run, _), result in zip(_task_runs(task), results_of, strict=True):
+                if store is not None:
+                    path = store.write_run(task.index, task.label, run, *result)
+                    if plan is not None:
+                        remove_checkpoint(plan, path.name)
+                else:
+                    histories.append(result.history)
+                    if result.evaluations is not None:
+                        evaluations.append(result.evaluations)
+    return stopped
+
+
+def _checkpoint_plan(
+    exp: Experiment, store: ResultsStore, every_minutes: float | None
+) -> CheckpointPlan:
+    """Where and when the runs of ``exp`` write checkpoints into ``store``'s folder; a variant
+    whose runs cannot be checkpointed is said once (:class:`CheckpointWarning`), and its runs
+    stop on Ctrl-C without one."""
+    if every_minutes is not None and (
+        isinstance(every_minutes, bool)
+        or not isinstance(every_minutes, int | float)
+        or not every_minutes > 0
+    ):
+        raise ConfigError(
+            f"checkpoint_every takes minutes between checkpoints (e.g. 3.0), or None for "
+            f"checkpoints on Ctrl-C only; got {every_minutes!r}"
+        )
+    code = experiment_code(exp)
+    off = []
+    env = exp.make_env()
+    try:
+        for label, variant in exp.variants.items():
+            problem = checkpointing_problem(variant.make(env, seed=0), env)
+            if problem is not None:
+                off.append(label)
+                warnings.warn(
+                    f"variant {label!r}: its runs in progress cannot be checkpointed ({problem}); "
+                    "a stop (Ctrl-C) loses them, finished runs are kept",
+                    CheckpointWarning,
+                    stacklevel=3,
+                )
+    finally:
+        env.close()
+    return CheckpointPlan(
+        folder=str(store.folder / CHECKPOINTS_DIR),
+        every_s=None if every_minutes is None else float(every_minutes) * 60,
+        poll_s=POLL_S,
+        identity={label: run_identity(exp, label) for label in exp.labels},
+        code={label: {n: p.digest for n, p in prints.items()} for label, prints in code.items()},
+        off=frozenset(off),
+    )
+
+
+def _resumed_tasks(
+    exp: Experiment, saved: dict[tuple[str, int], SavedRun]
+) -> list[RunTask | GroupTask]:
+    """The tasks that go on from checkpoints: a run saved at an episode's end (or finished)
+    goes on alone, with ``rl.train``; runs saved mid-episode by an ensemble go on together,
+    those of one variant at one step forming a group (first: they are the long tasks)."""
+    seeds = exp.run_seeds()
+    index = {label: i for i, label in enumerate(exp.labels)}
+    solo: list[RunTask | GroupTask] = []
+    groups: dict[tuple[str, int], list[int]] = {}
+    for label, run in sorted(saved, key=lambda pair: (index[pair[0]], pair[1])):
+        position = saved[label, run].position
+        if position.episode is None or position.finished:
+            solo.append(RunTask(exp, index[label], label, run, seeds[run], resume=True))
+        else:
+            groups.setdefault((label, position.steps_done), []).append(run)
+    grouped: list[RunTask | GroupTask] = [
+        GroupTask(exp, index[label], label, tuple(runs), tuple(seeds[r] for r in runs), resume=True)
+        for (label, _), runs in groups.items()
+    ]
+    return grouped + solo
+
+
+def _units_done(saved: SavedRun, unit: str) -> int:
+    """What a checkpointed run has done, in the progress bar's unit."""
+    return saved.position.steps_done if unit == "step" else len(saved.position.history)
+
+
+def _resumed_text(saved: SavedRun, unit: str) -> str:
+    """``run 3 of 'dqn' resumed at env step 41,200``."""
+    where = f"env step {saved.position.steps_done:,}"
+    if unit == "episode":
+        where = f"episode {len(saved.position.history):,} ({where})"
+    return f"run {saved.run} of {saved.label!r} resumed at {where}"
+
+
+@contextmanager
+def _ctrl_c_stops_runs(plan: CheckpointPlan | None) -> Iterator[None]:
+    """While the runs train, the first Ctrl-C asks each of them to write its checkpoint and stop
+    (:func:`~rlladder.experiments.run_checkpoints.request_stop`); a second one stops at once.
+    Only in the main thread, and only with checkpoints (a results folder)."""
+    if plan is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked: list[bool] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        request_stop(plan)
+        print(
+            "\nrlladder: stopping; each run writes its checkpoint first (Ctrl-C again to stop now)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

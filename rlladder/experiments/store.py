@@ -10,6 +10,8 @@
       runs/00-q-learning-run0000.eval.csv  its greedy evaluations (if the experiment asks for them)
       runs/01-ps-run0000.csv
       ...
+      checkpoints/01-ps-run0001.ckpt.npz  a run in progress (see run_checkpoints), removed when
+                                    it finishes
       summary.csv, summary.md       written by the CLI
       learning_curves.png/.svg      written by the CLI
 
@@ -49,6 +51,7 @@ import pandas as pd
 from rlladder.errors import ConfigError, RLLadderWarning, UncheckedCodeWarning
 from rlladder.experiments.evaluation import EVAL_COLUMNS, evaluation_moments
 from rlladder.experiments.fingerprints import code_changes, experiment_code, unchecked_runs
+from rlladder.experiments.run_checkpoints import CHECKPOINTS_DIR, STOP_FILE, SUFFIX
 from rlladder.experiments.spec import run_seeds
 
 __all__ = [
@@ -511,11 +514,18 @@ class ResultsStore:
         return counts
 
     def clear(self) -> None:
-        """Delete what rlladder wrote here (runs, evaluations, damaged files set aside, spec,
-        summaries, figures); nothing else."""
+        """Delete what rlladder wrote here (runs, evaluations, damaged files set aside, run
+        checkpoints, spec, summaries, figures); nothing else."""
         if self.runs_dir.exists():
             for path in self.runs_dir.iterdir():
                 if path.suffix in (".csv", ".tmp") or DAMAGED_SUFFIX in path.name:
+                    path.unlink()
+        checkpoints = self.folder / CHECKPOINTS_DIR
+        if checkpoints.is_dir():
+            for path in checkpoints.iterdir():
+                if path.is_file() and (SUFFIX in path.name or path.name in (STOP_FILE,)):
+                    path.unlink()
+                elif path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp"):
                     path.unlink()
         for name in (SPEC_FILE, "summary.csv", "summary.md"):
             (self.folder / name).unlink(missing_ok=True)

@@ -138,19 +138,24 @@ class RunTracking:
     run_id: str
     hparams: dict[str, Any] = field(default_factory=dict)
 
-    def trackers(self) -> list[Tracker]:
+    def trackers(self, start_step: int = 0) -> list[Tracker]:
         """This run's trackers, made here (in the worker). The TensorBoard folder's old event
-        files are removed first, so a run done again replaces its points."""
+        files are removed first, so a run done again replaces its points; a run that goes on
+        from a checkpoint at env step ``start_step`` keeps the points before it and replaces
+        those after (TensorBoard's purge step)."""
         from rlladder.loggers.tensorboard import TensorBoard, clear_events
         from rlladder.loggers.wandb import WandB
 
         made: list[Tracker] = []
         if self.tensorboard_dir is not None:
-            try:
-                clear_events(self.tensorboard_dir)
-            except OSError:
-                pass  # the tracker reports the folder when it cannot write there
-            made.append(TensorBoard(self.tensorboard_dir, hparams=self.hparams, purge_step=0))
+            if not start_step:
+                try:
+                    clear_events(self.tensorboard_dir)
+                except OSError:
+                    pass  # the tracker reports the folder when it cannot write there
+            made.append(
+                TensorBoard(self.tensorboard_dir, hparams=self.hparams, purge_step=start_step)
+            )
         tracking = self.tracking
         if tracking.wandb_project is not None:
             made.append(
