@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="empty the results folder first, even if it holds another experiment",
     )
     run.add_argument(
+        "--checkpoint-every",
+        metavar="MINUTES",
+        type=float,
+        default=3.0,
+        help="each run in progress writes a checkpoint into the results folder this often "
+        "(default: 3); 0: only when you press Ctrl-C. Ctrl-C stops every run after its "
+        "checkpoint, and running the same command again goes on from there, number for number",
+    )
+    run.add_argument(
         "--tensorboard",
         metavar="DIR",
         type=Path,
@@ -461,6 +470,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from rlladder.experiments.run_checkpoints import CHECKPOINTS_DIR, SUFFIX
     from rlladder.experiments.runner import run_experiment
     from rlladder.experiments.store import ResultsStore
 
@@ -486,18 +496,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 ensemble=args.ensemble,
                 return_evaluations=True,
                 log=_tracking(args, part),
+                checkpoint_every=_checkpoint_every(args.checkpoint_every),
             )
         except KeyboardInterrupt:
             kept = len(ResultsStore(folder).finished(exp.to_dict()))
             total = len(exp.labels) * exp.runs
+            held = len(list((folder / CHECKPOINTS_DIR).glob(f"*{SUFFIX}")))
+            more = f", {held} more checkpointed" if held else ""
             print(
-                f"\nrlladder: interrupted; {kept} of {total} runs are saved in {folder}. "
-                "Run the same command again to finish the rest.",
+                f"\nrlladder: interrupted; {kept} of {total} runs are saved in {folder}{more}. "
+                "Run the same command again to finish the rest"
+                + (" (checkpointed runs go on where they stopped)." if held else "."),
                 file=sys.stderr,
             )
             return 130
+        for line in results.attrs.get("resumed", []):
+            print(f"{exp.name or name}: {line}")
         _report(exp.to_dict(), results, evaluations, folder, args, plot=not args.no_plot)
     return 0
+
+
+def _checkpoint_every(minutes: float) -> float | None:
+    """``run_experiment(checkpoint_every=...)`` from ``--checkpoint-every`` (0: on Ctrl-C only)."""
+    if minutes < 0 or minutes != minutes:
+        raise ConfigError(
+            f"--checkpoint-every takes minutes between checkpoints (e.g. 3), or 0 for checkpoints "
+            f"on Ctrl-C only; got {minutes:g}"
+        )
+    return None if minutes == 0 else minutes
 
 
 def _tracking(args: argparse.Namespace, part: str | None) -> Any:

@@ -311,3 +311,71 @@ def test_variants_that_cannot_be_checkpointed_are_said_once(tmp_path):
 def test_checkpoint_every_is_checked(tmp_path):
     with pytest.raises(ConfigError, match="checkpoint_every takes minutes"):
         run(tabular(0, tmp_path), tmp_path, checkpoint_every=0)
+
+
+# ---------------------------------------------------------------------------- the command line
+
+CLI_TOML = """
+name = "stop-and-go"
+env = "CartPole-v1"
+runs = 2
+steps = 12000
+seed = 11
+
+[variants.dqn]
+agent = "dqn"
+hidden_sizes = [32]
+learning_starts = 200
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_command_line_checkpoints_and_the_same_command_goes_on(tmp_path):
+    """A real Ctrl-C (SIGINT) to ``rlladder run``: the runs write checkpoints, the message says
+    so; the same command goes on, says where each run resumed, and ends equal to a run never
+    interrupted."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "exp.toml").write_text(CLI_TOML, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    command = [sys.executable, "-m", "rlladder", "run", "exp.toml", "--backend", "serial"]
+    common = ["--no-plot", "--quiet"]
+    child = subprocess.Popen(
+        [*command, "--out", "stopped", *common],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "stopped" / "spec.json").exists():
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(3)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "checkpointed" in err and "go on where they stopped" in err
+    again = subprocess.run(
+        [*command, "--out", "stopped", *common],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "resumed at env step" in again.stdout
+    subprocess.run(
+        [*command, "--out", "whole", *common],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    pd.testing.assert_frame_equal(
+        rl.load_results(tmp_path / "stopped"), rl.load_results(tmp_path / "whole")
+    )
