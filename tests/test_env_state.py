@@ -199,6 +199,59 @@ def test_the_captured_arrays_do_not_change_as_the_env_goes_on():
     assert np.array_equal(arrays["3.state"], before)
 
 
+def double(reward: float) -> float:
+    return 2.0 * reward
+
+
+#: gymnasium wrappers whose state is values and whose functions only close over constants
+WRAPPERS: dict[str, Any] = {
+    "FlattenObservation": lambda: gym.wrappers.FlattenObservation(gym.make("CartPole-v1")),
+    "TransformReward": lambda: gym.wrappers.TransformReward(gym.make("CartPole-v1"), double),
+    "ClipReward": lambda: gym.wrappers.ClipReward(gym.make("CartPole-v1"), -0.5, 0.5),
+    "DtypeObservation": lambda: gym.wrappers.DtypeObservation(gym.make("CartPole-v1"), np.float64),
+    "TimeAwareObservation": lambda: gym.wrappers.TimeAwareObservation(gym.make("CartPole-v1")),
+    "FrameStackObservation": lambda: gym.wrappers.FrameStackObservation(gym.make("CartPole-v1"), 3),
+    "StickyAction": lambda: gym.wrappers.StickyAction(gym.make("CartPole-v1"), 0.25),
+    "RescaleAction": lambda: gym.wrappers.RescaleAction(
+        gym.make("Pendulum-v1"), np.float32(-0.5), np.float32(0.5)
+    ),
+    "ClipAction": lambda: gym.wrappers.ClipAction(gym.make("Pendulum-v1")),
+}
+
+
+@pytest.mark.parametrize("name", list(WRAPPERS))
+def test_gymnasiums_value_wrappers_are_restored_too(name):
+    a = WRAPPERS[name]()
+    a.action_space.seed(1)
+    a.observation_space.seed(2)
+    a.reset(seed=3)
+    assert play_until_mid_episode(a, 220) >= 1
+    b = WRAPPERS[name]()
+    set_env_state(b, *round_trip(*env_state(a)))
+    assert step_side_by_side(a, b, 220) >= 1
+
+
+def test_episode_statistics_are_restored_all_but_the_wall_clock():
+    def make() -> gym.Env:
+        return gym.wrappers.RecordEpisodeStatistics(gym.make("CartPole-v1"), buffer_length=5)
+
+    a = make()
+    a.action_space.seed(1)
+    a.reset(seed=3)
+    play_until_mid_episode(a, 100)
+    b = make()
+    set_env_state(b, *round_trip(*env_state(a)))
+    assert b.return_queue == a.return_queue and b.return_queue.maxlen == 5
+    for _ in range(300):
+        action = a.action_space.sample()
+        result_a, result_b = a.step(action), b.step(action)
+        assert_same(result_a[:4], result_b[:4])
+        if result_a[2] or result_a[3]:
+            episode_a, episode_b = result_a[4]["episode"], result_b[4]["episode"]
+            assert (episode_a["r"], episode_a["l"]) == (episode_b["r"], episode_b["l"])
+            assert_same(a.reset(), b.reset())
+
+
 # ------------------------------------------------------------------------- unsupported envs
 class LockedEnv(gym.Env):
     """A tiny environment that holds a lock: nothing env_state can capture as values."""
@@ -232,6 +285,24 @@ def test_an_env_holding_an_unknown_object_is_named_and_refused_in_one_line():
 def test_an_unknown_object_inside_a_container_is_named_with_its_container():
     problem = env_state_problem(LockedEnv(holding=object()))
     assert problem == "LockedEnv: attribute 'things' of LockedEnv is a list that holds an object"
+
+
+def test_a_wrapper_with_an_object_of_its_own_or_a_stateful_function_is_refused():
+    env = gym.wrappers.NormalizeObservation(gym.make("CartPole-v1"))
+    assert env_state_problem(env) == (
+        "CartPole-v1: attribute 'obs_rms' of NormalizeObservation is a "
+        "gymnasium.wrappers.utils.RunningMeanStd"
+    )
+    seen: list[float] = []
+
+    def remember(reward: float) -> float:  # a closure over a list it fills: state, not code
+        seen.append(reward)
+        return reward
+
+    env = gym.wrappers.TransformReward(gym.make("CartPole-v1"), remember)
+    assert env_state_problem(env) == (
+        "CartPole-v1: attribute 'func' of TransformReward is a function"
+    )
 
 
 def test_an_object_array_is_refused():

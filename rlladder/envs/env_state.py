@@ -19,52 +19,67 @@ adds (``TimeLimit``, ``OrderEnforcing``, ``PassiveEnvChecker``) around the envir
 ``env.unwrapped``. For each object in the chain, outermost first, :func:`env_state` reads its
 instance attributes (``vars(obj)``) and keeps those that are state:
 
-* plain values: ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, numpy scalars, and
-  lists, tuples and dicts of them. Each comes back as the type it was: a tuple as a tuple, a dict
-  with integer keys (FrozenLake's transition table ``P``) with integer keys, an ``np.int64`` as an
-  ``np.int64``;
+* plain values: ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, numpy scalars and
+  dtypes, and lists, tuples, dicts and deques of them. Each comes back as the type it was: a tuple
+  as a tuple, a dict with integer keys (FrozenLake's transition table ``P``) with integer keys, an
+  ``np.int64`` as an ``np.int64``, a deque with its ``maxlen``;
 * numpy arrays of any dtype that needs no pickling (FrozenLake's map ``desc`` is ``bytes``,
   ``S1``), wherever they sit in those containers;
 * numpy generators (the environment's ``np_random``), as their state through
   :func:`rlladder.checkpoints.rng_state`;
-* the generators of the observation and action spaces, which ``action_space.sample()`` draws from
-  (a space that was never seeded has none, and gets none back).
+* the generators of every space an object holds (the observation and action spaces, which
+  ``sample()`` draws from; a wrapper's own spaces), and of the spaces inside a ``Tuple`` or
+  ``Dict``. A space that was never seeded has no generator, and gets none back.
 
 That covers the physics (CartPole's ``state``), the episode's bookkeeping (FrozenLake's position
 ``s``, ``TimeLimit``'s ``_elapsed_steps``, ``OrderEnforcing``'s ``_has_reset``, which of
 ``PassiveEnvChecker``'s one-time checks have run) and the constants as well. Keeping the constants
 costs little and makes a restored environment the *same* one: a FrozenLake made with a random map
-gets the original's map back, not a new one.
+gets the original's map back, not a new one. (The constants are most of the size: FrozenLake 8x8's
+tree is about 36 kB of JSON, Taxi's transition table about 135 kB, CartPole's 2 kB.)
 
 **What is left alone.** The link to the inner object (``env``: the chain itself is rebuilt by the
 factory), the spaces themselves (only their generators), ``spec``, ``metadata``, ``render_mode``,
 the arguments a wrapper was built with (``_saved_kwargs``), and the objects an environment draws
 with: ``screen``, ``clock``, ``window``, ``window_surface``, ``surf``, ``viewer``, pictures named
 ``*_img`` / ``*_imgs``, and anything from ``pygame``. None of them changes a number the environment
-gives; a restored environment opens its own window when asked to render. Class attributes are not
-read: an environment that keeps state on its class, rather than on its instance, is not captured.
+gives; a restored environment opens its own window when asked to render. Code is left alone too:
+classes, and functions whose closures hold only constants (plain values, arrays, spaces),
+objects of the chain and other such functions, the way wrappers keep their transforms
+(``FlattenObservation.func``, ``RescaleAction.func``): the factory builds them again. A function
+that closes over anything else (a list it appends to) may hide state, and is not left alone.
+Class attributes are not read: an environment that keeps state on its class, rather than on its
+instance, is not captured.
 
 **Which environments are supported.** Those whose instance attributes are all of the kinds above.
 The tests step a captured and a restored copy side by side, through episode ends and unseeded
-resets, for these (each as ``gym.make`` makes it, with its default wrappers, and with
-``max_episode_steps=`` as rlladder's experiments pass it):
+resets, for these, each as ``gym.make`` makes it (with its default wrappers, and with a
+``max_episode_steps=`` of its own):
 
 * classic control: ``CartPole-v1``, ``Acrobot-v1``, ``MountainCar-v0``,
   ``MountainCarContinuous-v0``, ``Pendulum-v1``;
-* toy text: ``FrozenLake-v1`` (4x4 and 8x8, slippery or not, a random map), ``CliffWalking-v1``,
-  ``Taxi-v4``, ``Blackjack-v1``;
+* toy text: ``FrozenLake-v1`` (4x4 and 8x8, slippery or not, a random map), ``CliffWalking-v1``
+  (slippery or not), ``Taxi-v4``, ``Blackjack-v1``;
 * rlladder's probes: ``rlladder/Probe1-v0`` ... ``rlladder/Probe6-v0`` and their tabular twins
-  ``rlladder/TabularProbe1-v0`` ... ``rlladder/TabularProbe6-v0``.
+  ``rlladder/TabularProbe1-v0`` ... ``rlladder/TabularProbe6-v0``;
+* around any of those, gymnasium's wrappers ``FlattenObservation``, ``TransformReward``,
+  ``ClipReward``, ``DtypeObservation``, ``TimeAwareObservation``, ``FrameStackObservation``,
+  ``StickyAction``, ``RescaleAction``, ``ClipAction`` and ``RecordEpisodeStatistics`` (whose
+  episode time ``t`` is the wall clock's, as ever).
+
+rlladder's experiments make their environments with ``gym.make(env, **env_kwargs)`` and cut
+episodes at ``max_episode_steps`` in the training loop, not with a wrapper, so every suite's
+environment is on this list.
 
 **What happens otherwise.** An attribute of any other type (a Box2D world, as LunarLander's
-``world``; a MuJoCo model; an open file; a lock; an object of your own class) could hold state
-this module cannot read as values, and restoring around it would not be exact. So
-:func:`env_state_problem` returns one line naming the environment, the object, the attribute and
-its type, and :func:`env_state` raises :class:`EnvStateError` with that line. A caller that must
-checkpoint anyway falls back to a point where the environment's state is not needed: the last
-episode boundary. :func:`set_env_state` checks first that the fresh environment is built like the
-captured one (the same wrapper and environment classes in the same order, the same spaces) and
-says where they differ.
+``world``; a MuJoCo model; an open file; a lock; ``NormalizeObservation``'s running statistics,
+an object of its own class) could hold state this module cannot read as values, and restoring
+around it would not be exact. So :func:`env_state_problem` returns one line naming the
+environment, the object, the attribute and its type, and :func:`env_state` raises
+:class:`EnvStateError` with that line. A caller that must checkpoint anyway falls back to a point
+where the environment's state is not needed: the last episode boundary. :func:`set_env_state`
+checks first that the fresh environment is built like the captured one (the same wrapper and
+environment classes in the same order, the same spaces) and says where they differ.
 
 The arrays are keyed ``"<position>.<attribute>"`` (``"3.state"``: the attribute ``state`` of the
 fourth object in the chain), with ``".<n>"`` added for arrays nested in a container. Nothing is
@@ -75,6 +90,8 @@ pickled: the tree survives ``json.dumps`` / ``json.loads``, the arrays ``np.save
 from __future__ import annotations
 
 import math
+import types
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -159,16 +176,44 @@ def _is_space(value: Any) -> bool:
     return isinstance(value, gym.spaces.Space)
 
 
-def _skipped(name: str, value: Any, inner: Any) -> bool:
+def _skipped(name: str, value: Any, inner: Any, chain: list[Any]) -> bool:
     """Whether attribute ``name`` (holding ``value``) is left alone: the link to ``inner``, a
-    space (its generator is captured on its own), a description, or something to draw with."""
+    space (its generator is captured on its own), a description, something to draw with, or
+    code the factory builds again (see :func:`_is_factory_code`)."""
     if name == "env" and value is inner:
         return True
     if name in _NOT_STATE or _is_space(value):
         return True
     if name in _RENDER or name.endswith(("_img", "_imgs")):
         return True
-    return type(value).__module__.split(".")[0] == "pygame"
+    if type(value).__module__.split(".")[0] == "pygame":
+        return True
+    return _is_factory_code(value, chain)
+
+
+def _is_factory_code(value: Any, chain: list[Any], depth: int = 0) -> bool:
+    """Whether ``value`` is code that holds no state of its own: a class, or a function whose
+    closure holds only constants (plain values, arrays, spaces, classes, modules), objects of the
+    chain (captured themselves) and other such functions. Wrappers keep their transforms so
+    (``FlattenObservation.func``, ``RescaleAction.func``), and the factory builds them again."""
+    if isinstance(value, type):
+        return True
+    if not isinstance(value, types.FunctionType) or depth > 3:
+        return False
+    for cell in value.__closure__ or ():
+        try:
+            held = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        constant = (
+            type(held) in (*_PLAIN, bytes, tuple)
+            or isinstance(held, np.ndarray | np.generic | types.ModuleType | type)
+            or _is_space(held)
+            or any(held is obj for obj in chain)
+        )
+        if not (constant or _is_factory_code(held, chain, depth + 1)):
+            return False
+    return True
 
 
 def _attributes(obj: Any) -> dict[str, Any]:
@@ -221,6 +266,10 @@ class _Encoder:
             return [self.encode(v, key, inner) for v in value]
         if kind is tuple:
             return {"tuple": [self.encode(v, key, inner) for v in value]}
+        if kind is deque:
+            return {"deque": [self.encode(v, key, inner) for v in value], "maxlen": value.maxlen}
+        if isinstance(value, np.dtype) and value.fields is None and not value.hasobject:
+            return {"dtype": value.str}
         if kind is dict:
             pairs = value.items()
             return {
@@ -305,7 +354,7 @@ def _capture(env: gym.Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                     raise _Unsupported(
                         f"{where.format(attr)} is a space with {error.kind}"
                     ) from None
-            if _skipped(attr, value, inner):
+            if _skipped(attr, value, inner, chain):
                 continue
             try:
                 attributes[attr] = encoder.encode(value, f"{position}.{attr}")
@@ -398,7 +447,7 @@ def set_env_state(env: gym.Env, meta: Mapping[str, Any], arrays: Mapping[str, np
         inner = chain[position + 1] if position + 1 < len(chain) else None
         current = _attributes(obj)
         for attr, value in current.items():
-            if attr not in entry["attributes"] and not _skipped(attr, value, inner):
+            if attr not in entry["attributes"] and not _skipped(attr, value, inner, chain):
                 delattr(obj, attr)  # the original had no such attribute at this point
         for attr, node in entry["attributes"].items():
             old = current.get(attr)
@@ -505,6 +554,10 @@ class _Decoder:
             return bytes.fromhex(node["bytes"])
         if "tuple" in node:
             return tuple(self.decode(v) for v in node["tuple"])
+        if "deque" in node:
+            return deque((self.decode(v) for v in node["deque"]), maxlen=node["maxlen"])
+        if "dtype" in node:
+            return np.dtype(node["dtype"])
         if "dict" in node:
             return {self.decode(k): self.decode(v) for k, v in node["dict"]}
         if "generator" in node:
