@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections import deque
 from typing import Any
 
 import gymnasium as gym
@@ -43,7 +44,7 @@ def round_trip(
     meta: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Through JSON and an .npz read without pickle, as a checkpoint file holds them."""
-    meta = json.loads(json.dumps(meta))
+    meta = json.loads(json.dumps(meta, allow_nan=False))  # strict JSON
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     buffer.seek(0)
@@ -250,6 +251,67 @@ def test_episode_statistics_are_restored_all_but_the_wall_clock():
             episode_a, episode_b = result_a[4]["episode"], result_b[4]["episode"]
             assert (episode_a["r"], episode_a["l"]) == (episode_b["r"], episode_b["l"])
             assert_same(a.reset(), b.reset())
+
+
+class ValuesEnv(gym.Env):
+    """Every kind of value env_state keeps, set to one of two variants."""
+
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, variant: int = 0) -> None:
+        shared = np.arange(3.0) + variant
+        self.floats = [float("nan"), float("inf"), -0.0, 0.1 + variant]
+        self.scalars = (np.float32(1.5 + variant), np.int8(-3), np.bool_(True), np.str_("ab"))
+        self.odd_scalars = [np.float64("-inf"), np.bytes_(b"xy"), np.complex64(1 + 2j * variant)]
+        self.big = 2**70 + variant
+        self.raw = bytes([variant, 255])
+        self.keys = {(1, "a"): {2: [None, True]}, np.int64(7): "seven", "s": variant}
+        self.queue = deque([1, 2, variant], maxlen=4)
+        self.dtype = np.dtype("float32" if variant == 0 else "int16")
+        self.shared, self.same_array = shared, shared  # one array held twice
+        self.arrays = [np.array([b"S", b"F"], dtype="S1"), np.zeros((2, 2), dtype=np.uint8)]
+        self.rngs = [np.random.default_rng(variant)]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        return 0, 0.0, False, False, {}
+
+
+def test_every_kind_of_value_comes_back_as_it_was():
+    a = ValuesEnv(0)
+    a.rngs[0].random(3)
+    meta, arrays = round_trip(*env_state(a))
+    b = ValuesEnv(1)
+    set_env_state(b, meta, arrays)
+    for name, value in vars(a).items():
+        restored = vars(b)[name]
+        if name == "floats":
+            assert np.isnan(restored[0]) and restored[1:3] == [np.inf, -0.0]
+            assert str(restored[2]) == "-0.0" and restored[3] == 0.1
+        elif name == "rngs":
+            assert restored[0].random() == value[0].random()
+        elif name == "queue":
+            assert restored == value and restored.maxlen == 4
+        else:
+            assert_same(value, restored)
+    assert b.shared is b.same_array  # held twice, restored once
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_rendering_env_is_captured_without_its_window():
+    pytest.importorskip("pygame")
+    a, _ = seeded("CartPole-v1", {"render_mode": "rgb_array"}, seed=4)
+    a.step(0)
+    a.render()  # now it holds a pygame surface and clock
+    assert env_state_problem(a) is None
+    b = gym.make("CartPole-v1", render_mode="rgb_array")
+    set_env_state(b, *round_trip(*env_state(a)))
+    step_side_by_side(a, b, 5)
+    assert np.array_equal(a.render(), b.render())
 
 
 # ------------------------------------------------------------------------- unsupported envs

@@ -347,7 +347,7 @@ def _capture(env: gym.Env) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
             if _is_space(value):
                 try:
                     spaces[attr] = {
-                        "space": space_to_dict(value),
+                        "space": _Encoder().encode(space_to_dict(value), attr),  # inf bounds
                         "generators": _space_generators(value),
                     }
                 except _Unsupported as error:
@@ -488,10 +488,11 @@ def _check_chain(saved_name: Any, env: gym.Env, chain: list[Any], saved: list[An
         for attr, space_entry in entry["spaces"].items():
             space = current.get(attr)
             description = space_to_dict(space) if _is_space(space) else None
-            if description != space_entry["space"]:
+            wanted_space = _Decoder({}).decode(space_entry["space"])
+            if description != wanted_space:
                 raise EnvStateError(
                     f"set_env_state: {name}'s {type(obj).__name__}.{attr} is {space!r}, but the "
-                    f"saved {saved_name} has {_describe(space_entry['space'])}; make it with the "
+                    f"saved {saved_name} has {_describe(wanted_space)}; make it with the "
                     "same factory and arguments"
                 )
 
