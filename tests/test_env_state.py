@@ -412,11 +412,17 @@ def test_other_spaces_are_refused():
         set_env_state(gym.make("FrozenLake-v1", map_name="8x8"), meta, arrays)
 
 
-def test_a_missing_array_or_a_foreign_tree_is_refused():
+def test_a_missing_array_a_damaged_or_a_foreign_tree_is_refused_and_changes_nothing():
     meta, arrays = captured("CartPole-v1")
+    env, _ = seeded("CartPole-v1", {}, seed=5)
+    before = env.unwrapped.state.copy()
+    without_state = {k: v for k, v in arrays.items() if k != "3.state"}
     with pytest.raises(EnvStateError, match="'3.state' is missing"):
-        set_env_state(
-            gym.make("CartPole-v1"), meta, {k: v for k, v in arrays.items() if k != "3.state"}
-        )
+        set_env_state(env, meta, without_state)
+    damaged = json.loads(json.dumps(meta))
+    damaged["chain"][3]["attributes"]["_np_random"]["generator"]["state"] = "x"
+    with pytest.raises(EnvStateError, match="damaged"):
+        set_env_state(env, damaged, arrays)
+    assert np.array_equal(env.unwrapped.state, before)  # half a state is never put in
     with pytest.raises(EnvStateError, match="not an environment state"):
-        set_env_state(gym.make("CartPole-v1"), {"chain": []}, arrays)
+        set_env_state(env, {"chain": []}, arrays)

@@ -92,7 +92,8 @@ from __future__ import annotations
 import math
 import types
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -130,7 +131,8 @@ class EnvStateError(CheckpointError):
 
 
 class _Unsupported(Exception):
-    """Internal: a value of a type this module cannot capture (``what`` says where, ``kind`` what)."""
+    """Internal: a value this module cannot capture (``kind`` says what it is, or the problem's
+    whole line once it is known where it sits)."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -192,12 +194,16 @@ def _skipped(name: str, value: Any, inner: Any, chain: list[Any]) -> bool:
 
 
 def _is_factory_code(value: Any, chain: list[Any], depth: int = 0) -> bool:
-    """Whether ``value`` is code that holds no state of its own: a class, or a function whose
-    closure holds only constants (plain values, arrays, spaces, classes, modules), objects of the
+    """Whether ``value`` is code that holds no state of its own: a class, a method of an object
+    of the chain, or a function whose closure holds only constants (plain values, arrays, spaces, classes, modules), objects of the
     chain (captured themselves) and other such functions. Wrappers keep their transforms so
     (``FlattenObservation.func``, ``RescaleAction.func``), and the factory builds them again."""
     if isinstance(value, type):
         return True
+    if isinstance(value, types.MethodType):  # a method of an object of the chain
+        return any(value.__self__ is obj for obj in chain) and _is_factory_code(
+            value.__func__, chain, depth + 1
+        )
     if not isinstance(value, types.FunctionType) or depth > 3:
         return False
     for cell in value.__closure__ or ():
@@ -440,15 +446,30 @@ def set_env_state(env: gym.Env, meta: Mapping[str, Any], arrays: Mapping[str, np
             f"this rlladder reads format {FORMAT_VERSION}"
         )
     chain = _chain(env)
-    saved = list(meta["chain"])
-    _check_chain(meta.get("env"), env, chain, saved)
-    decoder = _Decoder(arrays)
+    try:
+        saved = list(meta["chain"])
+        _check_chain(meta.get("env"), env, chain, saved)
+        changes = _changes(chain, saved, _Decoder(arrays))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        if isinstance(error, EnvStateError):
+            raise
+        raise EnvStateError(
+            f"set_env_state: the saved environment state is damaged ({type(error).__name__}: "
+            f"{error})"
+        ) from None
+    for change in changes:  # nothing is changed until everything is read
+        change()
+
+
+def _changes(chain: list[Any], saved: list[Any], decoder: _Decoder) -> list[Callable[[], None]]:
+    """What putting ``saved`` into ``chain`` takes, decoded in full but not yet done."""
+    changes: list[Callable[[], None]] = []
     for position, (obj, entry) in enumerate(zip(chain, saved, strict=True)):
         inner = chain[position + 1] if position + 1 < len(chain) else None
         current = _attributes(obj)
         for attr, value in current.items():
             if attr not in entry["attributes"] and not _skipped(attr, value, inner, chain):
-                delattr(obj, attr)  # the original had no such attribute at this point
+                changes.append(partial(delattr, obj, attr))  # the original had none yet
         for attr, node in entry["attributes"].items():
             old = current.get(attr)
             if (
@@ -456,11 +477,16 @@ def set_env_state(env: gym.Env, meta: Mapping[str, Any], arrays: Mapping[str, np
                 and "generator" in node
                 and isinstance(old, np.random.Generator)
             ):
-                set_rng_state(old, node["generator"])
+                restored = decoder.decode(node)  # a state that does not fit fails here
+                changes.append(
+                    partial(setattr, old.bit_generator, "state", restored.bit_generator.state)
+                )
             else:
-                setattr(obj, attr, decoder.decode(node))
+                changes.append(partial(setattr, obj, attr, decoder.decode(node)))
         for attr, space_entry in entry["spaces"].items():
-            _set_space_generators(current[attr], space_entry["generators"])
+            generators = space_entry["generators"]
+            changes.append(partial(_set_space_generators, current[attr], generators))
+    return changes
 
 
 def _check_chain(saved_name: Any, env: gym.Env, chain: list[Any], saved: list[Any]) -> None:
