@@ -191,6 +191,21 @@ def test_dqn_runs_stopped_mid_run_end_as_uninterrupted_ones(
     assert_same(got[:2], deep_reference)
 
 
+def test_a_group_whose_members_finished_at_other_steps_goes_on(tmp_path):
+    """An ``episodes=`` budget: members finish at different steps; stopped after two of the
+    three have finished, the finished ones go on (to their final evaluation) alone, the last
+    one as a group of one, mid-episode."""
+    from rlladder.experiments.run_checkpoints import read_checkpoint
+
+    want = run(deep(0, steps=None, episodes=25), tmp_path / "whole")
+    exp = deep(600, tmp_path, steps=None, episodes=25)
+    with pytest.raises(KeyboardInterrupt):
+        run(exp, tmp_path)
+    positions = [read_checkpoint(p).position for p in (tmp_path / "checkpoints").glob("*.npz")]
+    assert sorted(p.finished for p in positions) == [False, True, True]
+    assert_same(run(exp, tmp_path), want)
+
+
 def test_a_group_stopped_with_ensembles_goes_on_without_them(tmp_path, deep_reference):
     exp = deep(500, tmp_path)
     with pytest.raises(KeyboardInterrupt):

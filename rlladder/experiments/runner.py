@@ -518,11 +518,13 @@ def _task_runs(task: RunTask | GroupTask) -> list[tuple[int, int]]:
     return [(task.run, task.seed)]
 
 
-def _preflight(exp: Experiment) -> set[str]:
-    """Build every variant's agent once here, so a typo fails now, not in thirty workers; the
-    labels of the variants whose agent class trains ensembles."""
+def _preflight(exp: Experiment, *, checkpoints: bool = False) -> tuple[set[str], dict[str, str]]:
+    """Build every variant's agent once here, so a typo fails now, not in thirty workers: the
+    labels of the variants whose agent class trains ensembles, and (with ``checkpoints``) why
+    the runs of a variant cannot be checkpointed, where they cannot
+    (:func:`~rlladder.experiments.run_checkpoints.checkpointing_problem`)."""
     env = exp.make_env()
-    grouped = set()
+    grouped, problems = set(), {}
     try:
         for label, variant in exp.variants.items():
             try:
@@ -531,9 +533,12 @@ def _preflight(exp: Experiment) -> set[str]:
                 raise type(error)(f"variant {label!r}: {error}") from None
             if ensemble_trainer(agent) is not None:
                 grouped.add(label)
+            problem = checkpointing_problem(agent, env) if checkpoints else None
+            if problem is not None:
+                problems[label] = problem
     finally:
         env.close()
-    return grouped
+    return grouped, problems
 
 
 def _takes_progress(backend: Backend) -> bool:
@@ -709,7 +714,8 @@ def run_experiment(
             f"run_experiment(ensemble=...) takes True (train each DQN variant's runs together, "
             f"the default) or False (every run on its own), got {ensemble!r}"
         )
-    grouped = _preflight(exp)
+    _check_every(checkpoint_every)
+    grouped, problems = _preflight(exp, checkpoints=out is not None)
     if not ensemble:
         grouped = set()
     labels, spec = exp.labels, exp.to_dict()
@@ -725,8 +731,10 @@ def run_experiment(
     plan: CheckpointPlan | None = None
     saved: dict[tuple[str, int], SavedRun] = {}
     if store is not None:
-        plan = _checkpoint_plan(exp, store, checkpoint_every)
+        plan = _checkpoint_plan(exp, store, checkpoint_every, problems)
         clear_stop(plan)
+        for label, run in done:  # a run saved just before its checkpoint was removed
+            remove_checkpoint(plan, run_file_name(labels.index(label), label, run))
         names = {pair: run_file_name(labels.index(pair[0]), *pair) for pair in pending}
         saved = find_checkpoints(plan, exp, pending, names, experiment_code(exp))
     tasks = _resumed_tasks(pinned, saved)
@@ -821,11 +829,30 @@ def _run_tasks(
 
 
 def _checkpoint_plan(
-    exp: Experiment, store: ResultsStore, every_minutes: float | None
+    exp: Experiment, store: ResultsStore, every_minutes: float | None, problems: dict[str, str]
 ) -> CheckpointPlan:
     """Where and when the runs of ``exp`` write checkpoints into ``store``'s folder; a variant
-    whose runs cannot be checkpointed is said once (:class:`CheckpointWarning`), and its runs
-    stop on Ctrl-C without one."""
+    whose runs cannot be checkpointed (``problems``: label -> why) is said once
+    (:class:`CheckpointWarning`), and its runs stop on Ctrl-C without one."""
+    for label, problem in problems.items():
+        warnings.warn(
+            f"variant {label!r}: its runs in progress cannot be checkpointed ({problem}); "
+            "a stop (Ctrl-C) loses them, finished runs are kept",
+            CheckpointWarning,
+            stacklevel=3,
+        )
+    code = experiment_code(exp)
+    return CheckpointPlan(
+        folder=str(store.folder / CHECKPOINTS_DIR),
+        every_s=None if every_minutes is None else float(every_minutes) * 60,
+        poll_s=POLL_S,
+        identity={label: run_identity(exp, label) for label in exp.labels},
+        code={label: {n: p.digest for n, p in prints.items()} for label, prints in code.items()},
+        off=frozenset(problems),
+    )
+
+
+def _check_every(every_minutes: Any) -> None:
     if every_minutes is not None and (
         isinstance(every_minutes, bool)
         or not isinstance(every_minutes, int | float)
@@ -835,30 +862,6 @@ def _checkpoint_plan(
             f"checkpoint_every takes minutes between checkpoints (e.g. 3.0), or None for "
             f"checkpoints on Ctrl-C only; got {every_minutes!r}"
         )
-    code = experiment_code(exp)
-    off = []
-    env = exp.make_env()
-    try:
-        for label, variant in exp.variants.items():
-            problem = checkpointing_problem(variant.make(env, seed=0), env)
-            if problem is not None:
-                off.append(label)
-                warnings.warn(
-                    f"variant {label!r}: its runs in progress cannot be checkpointed ({problem}); "
-                    "a stop (Ctrl-C) loses them, finished runs are kept",
-                    CheckpointWarning,
-                    stacklevel=3,
-                )
-    finally:
-        env.close()
-    return CheckpointPlan(
-        folder=str(store.folder / CHECKPOINTS_DIR),
-        every_s=None if every_minutes is None else float(every_minutes) * 60,
-        poll_s=POLL_S,
-        identity={label: run_identity(exp, label) for label in exp.labels},
-        code={label: {n: p.digest for n, p in prints.items()} for label, prints in code.items()},
-        off=frozenset(off),
-    )
 
 
 def _resumed_tasks(
