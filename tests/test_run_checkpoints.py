@@ -394,3 +394,29 @@ def test_ctrl_c_on_the_command_line_checkpoints_and_the_same_command_goes_on(tmp
     pd.testing.assert_frame_equal(
         rl.load_results(tmp_path / "stopped"), rl.load_results(tmp_path / "whole")
     )
+
+
+def test_a_resumed_run_logs_to_tensorboard_what_an_uninterrupted_one_logs(tmp_path):
+    """TensorBoard keeps the points before the checkpoint and replaces those after it: the
+    stopped-and-resumed experiment's scalars equal the uninterrupted one's, point for point."""
+    pytest.importorskip("tensorboard")
+    from tracker_readers import tensorboard_scalars
+
+    def logged(folder):
+        return {
+            (run.parent.name, run.name): {
+                tag: points
+                for tag, points in tensorboard_scalars(run).items()
+                if tag != "train/steps_per_second"  # wall time
+            }
+            for run in sorted(folder.glob("*/run*"))
+        }
+
+    run(deep(0, steps=700), tmp_path / "whole", log=f"tensorboard:{tmp_path / 'tb-whole'}")
+    exp = deep(450, tmp_path / "stopped", steps=700)
+    log = f"tensorboard:{tmp_path / 'tb-stopped'}"
+    with pytest.raises(KeyboardInterrupt):
+        run(exp, tmp_path / "stopped", log=log)
+    run(exp, tmp_path / "stopped", log=log)
+    want = logged(tmp_path / "tb-whole")
+    assert want and logged(tmp_path / "tb-stopped") == want
