@@ -48,15 +48,17 @@ def poll_every_chance(monkeypatch):
     monkeypatch.setattr(runner_module, "POLL_S", 0.0)
 
 
+def switch(env_id: str, after: int, folder: Path | str) -> dict:
+    """``stopping_env``'s arguments: stop the experiment in ``folder`` after ``after`` steps
+    (0, or no folder: never)."""
+    marker = str(Path(folder) / "stopped.marker") if folder else ""
+    return {"env_id": env_id, "after": after, "folder": str(folder), "marker": marker}
+
+
 def tabular(after: int, folder: Path | str = "", **changes) -> rl.Experiment:
     base = dict(
         env=stopping_env,
-        env_kwargs={
-            "env_id": "FrozenLake-v1",
-            "after": after,
-            "folder": str(folder),
-            "marker": str(Path(folder or ".") / "stopped.marker") if folder else "",
-        },
+        env_kwargs=switch("FrozenLake-v1", after, folder),
         variants={"Q": rl.Variant("q-learning"), "PS": rl.Variant("ps")},
         runs=2,
         episodes=120,
@@ -81,12 +83,7 @@ DQN = dict(
 def deep(after: int, folder: Path | str = "", **changes) -> rl.Experiment:
     base = dict(
         env=stopping_env,
-        env_kwargs={
-            "env_id": "CartPole-v1",
-            "after": after,
-            "folder": str(folder),
-            "marker": str(Path(folder or ".") / "stopped.marker") if folder else "",
-        },
+        env_kwargs=switch("CartPole-v1", after, folder),
         variants={"DQN": rl.Variant("dqn", **DQN), "double": rl.Variant("dqn", double=True, **DQN)},
         runs=3,
         steps=900,
