@@ -208,3 +208,19 @@ def test_importing_rlladder_imports_no_tracker():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_fast_checksum_is_tensorboards_own():
+    """``google-crc32c`` (C) gives the very checksums tensorboard's pure-Python writer computes,
+    and the record writer uses it once a TensorBoard tracker opens."""
+    pytest.importorskip("google_crc32c")
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as slow
+    from tensorboard.summary.writer import record_writer
+
+    from rlladder.loggers.tensorboard import masked_crc32c, use_fast_checksums
+
+    rng = np.random.default_rng(0)
+    for size in [0, 1, 7, 8, 12, 63, 64, 200, 1000]:
+        data = rng.integers(0, 256, size).astype(np.uint8).tobytes()
+        assert masked_crc32c(data) == slow(data)
+    assert use_fast_checksums() and record_writer.masked_crc32c is masked_crc32c

@@ -135,7 +135,7 @@ def evaluation_scalars(frame: pd.DataFrame) -> dict[str, float]:
         "eval/reward_std": float(rewards.std()),
         "eval/reward_min": float(rewards.min()),
         "eval/reward_max": float(rewards.max()),
-        "eval/episode_length": float(frame["steps"].mean()),
+        "eval/episode_length": float(frame["steps"].to_numpy(float).mean()),
     }
 
 
@@ -178,8 +178,11 @@ class Tracker:
         elif now - self._clock >= self.throughput_secs:
             scalars.update(self._throughput(now, step))
         self._step = step
-        if self._guard(self._scalars, scalars, step):
-            self._guard(self._after_episode, agent, step)
+        try:
+            self._scalars(scalars, step)
+            self._after_episode(agent, step)
+        except Exception as error:  # noqa: BLE001 - a tracker never stops training
+            self._fail(error)
 
     def _throughput(self, now: float, step: int) -> dict[str, float]:
         """``train/steps_per_second`` since the clock last read (which it now reads)."""

@@ -5,20 +5,30 @@
     history = rl.train(agent, env, steps=20_000, callbacks=[rl.loggers.TensorBoard("tb/dqn")])
     # then: tensorboard --logdir tb
 
-It writes through PyTorch's :class:`torch.utils.tensorboard.SummaryWriter` (``pip install
-"rlladder[tensorboard]"`` brings the ``tensorboard`` package it needs). The scalars are those of
-:mod:`rlladder.loggers.base`; the hyperparameters go to TensorBoard's HParams dashboard as one
-session in the run's own folder, so the runs of a folder can be filtered and compared by value.
+It writes TensorBoard's own event files (``pip install "rlladder[tensorboard]"`` brings the
+``tensorboard`` package). The scalars are those of :mod:`rlladder.loggers.base`; the
+hyperparameters go to TensorBoard's HParams dashboard as one session in the run's own folder, so
+the runs of a folder can be filtered and compared by value.
 
-An episode's scalars travel as one event (one ``Summary`` holding every tag, as
-``add_scalar`` would write each), and the events are handed to the writer in bursts, every
-``flush_secs`` seconds and at the end: the writer's thread then wakes once per burst rather
-than once per scalar, which keeps the cost of logging a short FrozenLake episode small
-(``benchmarks/tracking_overhead.py``).
+**What logging costs.** A FrozenLake episode trains in ~190 µs, so a per-episode cost of 10 µs
+is already 5%. Three things keep it below that (``benchmarks/tracking_overhead.py``):
+
+* an episode's scalars travel as one event (one ``Summary`` holding every tag, as
+  ``add_scalar`` would write each);
+* the events go through ``tensorboard``'s own record writer into an ordinary buffered file,
+  flushed every ``flush_secs`` seconds and at the end (:class:`EventFile`), where TensorBoard's
+  ``EventFileWriter``, without TensorFlow, reopens the file to append each record;
+* each record carries two masked CRC-32C checksums, which ``tensorboard`` computes in pure
+  Python, a byte at a time (~17 µs an event). ``rlladder[tensorboard]`` also installs
+  ``google-crc32c`` (Google's C implementation, ~0.1 µs), and :func:`use_fast_checksums` gives
+  it to ``tensorboard``'s record writer: the same checksums (the tests compare the two).
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,13 +37,50 @@ from typing import Any
 from rlladder.errors import check_int
 from rlladder.loggers.base import Tracker, require
 
-__all__ = ["TensorBoard", "HPARAM_METRICS", "clear_events"]
+__all__ = [
+    "TensorBoard",
+    "EventFile",
+    "HPARAM_METRICS",
+    "clear_events",
+    "use_fast_checksums",
+    "masked_crc32c",
+]
 
 #: the scalars the HParams dashboard shows beside each run's hyperparameters
 HPARAM_METRICS = ("train/reward", "eval/reward_mean")
 _EVENTS = "events.out.tfevents."
-#: events the writer's queue holds: a burst goes in without waiting for its thread
-_QUEUE = 10_000
+_FILES = itertools.count()  # event files opened by this process (their names differ)
+
+
+_MASK_DELTA = 0xA282EAD8
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's masked CRC-32C of ``data`` (rotated right by 15 bits, plus a constant), the
+    checksum computed by ``google-crc32c``'s C code.
+
+    Raises:
+        ImportError: ``google-crc32c`` is not installed.
+    """
+    import google_crc32c
+
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def use_fast_checksums() -> bool:
+    """Have ``tensorboard``'s event-file writer checksum its records with :func:`masked_crc32c`
+    (C) instead of its own pure-Python function; whether it now does. Nothing changes where
+    ``google-crc32c`` is missing, or is only its pure-Python fallback."""
+    try:
+        import google_crc32c
+        from tensorboard.summary.writer import record_writer
+    except ImportError:
+        return False
+    if getattr(google_crc32c, "implementation", None) != "c":
+        return False
+    record_writer.masked_crc32c = masked_crc32c  # looked up at each write: the same bytes
+    return True
 
 
 def clear_events(log_dir: str | Path) -> None:
@@ -88,32 +135,20 @@ class TensorBoard(Tracker):
         )
         self._histograms_done = 0  # multiples of histograms_every logged so far
         self.advice = f"make {self.log_dir} writable, or log elsewhere"
-        self.writer: Any = None
-        self._pending: list[tuple[Any, int, float]] = []
+        self.writer: EventFile | None = None
         self._sent = 0.0
 
     def _open(self) -> None:
-        from tensorboard.compat.proto.summary_pb2 import Summary
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.writer = SummaryWriter(
-            str(self.log_dir),
-            flush_secs=self.flush_secs,
-            purge_step=self.purge_step,
-            max_queue=_QUEUE,
-        )
-        self._summary, self._value = Summary, Summary.Value
+        use_fast_checksums()
+        self.writer = EventFile(self.log_dir, purge_step=self.purge_step)
         self._sent = time.monotonic()
 
     def _scalars(self, scalars: Mapping[str, float], step: int) -> None:
-        value = self._value
-        summary = self._summary(
-            value=[value(tag=tag, simple_value=v) for tag, v in scalars.items()]
-        )
-        self._pending.append((summary, step, time.time()))
+        assert self.writer is not None
+        self.writer.add_scalars(scalars, step)
         if time.monotonic() - self._sent >= self.flush_secs:
-            self._send()
+            self.writer.flush()
+            self._sent = time.monotonic()
 
     def _after_episode(self, agent: Any, step: int) -> None:
         every, network = self.histograms_every, getattr(agent, "q_net", None)
@@ -121,17 +156,12 @@ class TensorBoard(Tracker):
             return
         done = int(getattr(agent, "updates_done", 0)) // every
         if done > self._histograms_done:
+            from torch.utils.tensorboard.summary import histogram
+
             self._histograms_done = done
             for name, weights in network.named_parameters():
-                self.writer.add_histogram(f"weights/{name}", weights.detach(), step)
-
-    def _send(self) -> None:
-        """Hand the points gathered so far to the writer, in one burst."""
-        add = self.writer.file_writer.add_summary
-        for summary, step, walltime in self._pending:
-            add(summary, step, walltime)
-        self._pending.clear()
-        self._sent = time.monotonic()
+                values = weights.detach().cpu().numpy()
+                self.writer.add_summary(histogram(f"weights/{name}", values, "auto"), step)
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams as hparams_summary
@@ -140,14 +170,75 @@ class TensorBoard(Tracker):
         experiment, start, end = hparams_summary(dict(hparams), metrics)
         _keep_booleans(experiment, start, hparams)
         for summary in (experiment, start, end):
-            self.writer.file_writer.add_summary(summary)
+            self.writer.add_summary(summary, 0)
 
     def _close(self) -> None:
         if self.writer is not None:
-            try:
-                self._send()
-            finally:
-                self.writer.close()
+            self.writer.close()
+
+
+class EventFile:
+    """One TensorBoard event file, written by ``tensorboard``'s own ``RecordWriter`` (the
+    TFRecord framing and checksums) onto an ordinary buffered file.
+
+    TensorBoard's ``EventFileWriter``, without TensorFlow, reopens the file to append each
+    record (its ``gfile`` stand-in), a few system calls per event; here the records collect in
+    the file's buffer and reach the disk at :meth:`flush` (every ``flush_secs`` seconds) and
+    :meth:`close`. The file is named and begins as TensorBoard's own writer names and begins
+    one: a ``brain.Event:2`` version event, then, with ``purge_step``, a ``SessionLog.START`` at
+    that step, which tells TensorBoard to drop the points at or after it that an earlier file
+    of the folder holds.
+    """
+
+    def __init__(self, log_dir: str | Path, *, purge_step: int | None = None) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event, SessionLog
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
+        folder = Path(log_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = (
+            f"{_EVENTS}{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
+        )
+        self.path = folder / name
+        self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+        self._records = RecordWriter(self._file)
+        self._event = Event
+        self._scalar_events: dict[tuple[str, ...], Any] = {}
+        self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
+        if purge_step is not None:
+            start = SessionLog(status=SessionLog.START)
+            self._write(Event(wall_time=time.time(), step=purge_step, session_log=start))
+
+    def _write(self, event: Any) -> None:
+        self._records.write(event.SerializeToString())
+
+    def add_scalars(self, scalars: Mapping[str, float], step: int) -> None:
+        """Write ``scalars`` (tag -> value) as one event at ``step``: one ``Summary`` holding
+        every tag. The event of each set of tags is made once and its values filled in again
+        (building protocol buffers costs more than filling them)."""
+        tags = tuple(scalars)
+        event = self._scalar_events.get(tags)
+        if event is None:
+            from tensorboard.compat.proto.summary_pb2 import Summary
+
+            summary = Summary(value=[Summary.Value(tag=tag, simple_value=0.0) for tag in tags])
+            event = self._scalar_events[tags] = self._event(summary=summary)
+        for slot, value in zip(event.summary.value, scalars.values(), strict=True):
+            slot.simple_value = value
+        event.step, event.wall_time = int(step), time.time()
+        self._records.write(event.SerializeToString())
+
+    def add_summary(self, summary: Any, step: int) -> None:
+        """Write ``summary`` (a ``Summary`` protocol buffer) as an event at ``step``."""
+        self._write(self._event(wall_time=time.time(), step=int(step), summary=summary))
+
+    def flush(self) -> None:
+        """Put what is written so far on disk, where TensorBoard reads it."""
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
 
 
 def _keep_booleans(experiment: Any, start: Any, hparams: Mapping[str, Any]) -> None:
