@@ -26,6 +26,7 @@ is already 5%. Three things keep it below that (``benchmarks/tracking_overhead.p
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import socket
@@ -62,10 +63,16 @@ def masked_crc32c(data: bytes) -> int:
     Raises:
         ImportError: ``google-crc32c`` is not installed.
     """
+    crc = _crc32c()(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+@functools.cache
+def _crc32c() -> Any:
+    """``google_crc32c.value``, imported once."""
     import google_crc32c
 
-    crc = google_crc32c.value(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+    return google_crc32c.value
 
 
 def use_fast_checksums() -> bool:
@@ -203,7 +210,7 @@ class EventFile:
         self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         self._records = RecordWriter(self._file)
         self._event = Event
-        self._scalar_events: dict[tuple[str, ...], Any] = {}
+        self._scalar_events: dict[tuple[str, ...], tuple[Any, list[Any]]] = {}
         self._write(Event(wall_time=time.time(), file_version="brain.Event:2"))
         if purge_step is not None:
             start = SessionLog(status=SessionLog.START)
@@ -217,13 +224,15 @@ class EventFile:
         every tag. The event of each set of tags is made once and its values filled in again
         (building protocol buffers costs more than filling them)."""
         tags = tuple(scalars)
-        event = self._scalar_events.get(tags)
-        if event is None:
+        made = self._scalar_events.get(tags)
+        if made is None:
             from tensorboard.compat.proto.summary_pb2 import Summary
 
             summary = Summary(value=[Summary.Value(tag=tag, simple_value=0.0) for tag in tags])
-            event = self._scalar_events[tags] = self._event(summary=summary)
-        for slot, value in zip(event.summary.value, scalars.values(), strict=True):
+            event = self._event(summary=summary)
+            made = self._scalar_events[tags] = (event, list(event.summary.value))
+        event, slots = made
+        for slot, value in zip(slots, scalars.values(), strict=True):
             slot.simple_value = value
         event.step, event.wall_time = int(step), time.time()
         self._records.write(event.SerializeToString())
