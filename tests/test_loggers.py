@@ -224,3 +224,27 @@ def test_the_fast_checksum_is_tensorboards_own():
         data = rng.integers(0, 256, size).astype(np.uint8).tobytes()
         assert masked_crc32c(data) == slow(data)
     assert use_fast_checksums() and record_writer.masked_crc32c is masked_crc32c
+
+
+def test_wandb_weight_histograms_every_n_updates(wandb_offline):
+    """The chapter's ``wandb.watch``: a histogram of each weight every N updates, at the env
+    step of the episode that completed them, holding the weights of that moment."""
+    env = gym.make("CartPole-v1")
+    agent = rl.make_agent("dqn", env, seed=0, **SMALL_DQN)
+    seen = {}
+
+    def remember(record, agent):
+        weights = agent.q_net.state_dict()["layers.0.weight"]
+        seen[record["env_step"]] = (agent.updates_done, weights.numel())
+
+    logger = rl.loggers.WandB(project="rlladder-tests", mode="offline", histograms_every=40)
+    rl.train(agent, env, steps=600, seed=0, callbacks=[logger, remember])
+    (run,) = wandb_runs(wandb_offline)
+    key = "weights/layers.0.weight"  # W&B's record flattens a histogram to key/_type, ...
+    rows = [row for row in run["history"] if f"{key}/_type" in row]
+    assert rows
+    updates = [seen[row["env_step"]][0] for row in rows]
+    assert [u // 40 for u in updates] == sorted(set(u // 40 for u, _ in seen.values()) - {0})
+    for row in rows:
+        assert row[f"{key}/_type"] == "histogram"
+        assert sum(row[f"{key}/values"]) == seen[row["env_step"]][1]

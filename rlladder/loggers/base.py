@@ -156,8 +156,18 @@ class Tracker:
     #: seconds of wall time each ``train/steps_per_second`` point averages over
     throughput_secs = 5.0
 
-    def __init__(self, hparams: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, hparams: Mapping[str, Any] | None = None, histograms_every: int | None = None
+    ) -> None:
+        from rlladder.errors import check_int
+
         self.hparams = None if hparams is None else dict(hparams)
+        self.histograms_every = (
+            None
+            if histograms_every is None
+            else check_int("histograms_every", histograms_every, 1, owner=self.name)
+        )
+        self._histograms_done = 0  # multiples of histograms_every logged so far
         self.failure: str | None = None
         self._opened = False
         self._closed = False
@@ -247,6 +257,18 @@ class Tracker:
             self._close()
         except Exception:  # noqa: BLE001 - already failed; nothing more to report
             pass
+
+    def _weights_due(self, agent: Any) -> Any:
+        """The deep agent's network (``agent.q_net``) when another ``histograms_every`` gradient
+        updates (``agent.updates_done``) have passed since the last histograms, else ``None``."""
+        every, network = self.histograms_every, getattr(agent, "q_net", None)
+        if every is None or network is None:
+            return None
+        done = int(getattr(agent, "updates_done", 0)) // every
+        if done <= self._histograms_done:
+            return None
+        self._histograms_done = done
+        return network
 
     # -- what a tracker writes ----------------------------------------------------------------
     def _open(self) -> None:

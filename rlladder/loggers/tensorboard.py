@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rlladder.errors import check_int
 from rlladder.loggers.base import Tracker, require
 
 __all__ = [
@@ -131,16 +130,10 @@ class TensorBoard(Tracker):
         histograms_every: int | None = None,
     ) -> None:
         require("tensorboard", "tensorboard", self.name)
-        super().__init__(hparams)
+        super().__init__(hparams, histograms_every)
         self.log_dir = Path(log_dir)
         self.flush_secs = flush_secs
         self.purge_step = purge_step
-        self.histograms_every = (
-            None
-            if histograms_every is None
-            else check_int("histograms_every", histograms_every, 1, owner="TensorBoard")
-        )
-        self._histograms_done = 0  # multiples of histograms_every logged so far
         self.advice = f"make {self.log_dir} writable, or log elsewhere"
         self.writer: EventFile | None = None
         self._sent = 0.0
@@ -158,14 +151,11 @@ class TensorBoard(Tracker):
             self._sent = time.monotonic()
 
     def _after_episode(self, agent: Any, step: int) -> None:
-        every, network = self.histograms_every, getattr(agent, "q_net", None)
-        if every is None or network is None:
-            return
-        done = int(getattr(agent, "updates_done", 0)) // every
-        if done > self._histograms_done:
+        network = self._weights_due(agent)
+        if network is not None:
             from torch.utils.tensorboard.summary import histogram
 
-            self._histograms_done = done
+            assert self.writer is not None
             for name, weights in network.named_parameters():
                 values = weights.detach().cpu().numpy()
                 self.writer.add_summary(histogram(f"weights/{name}", values, "auto"), step)

@@ -41,6 +41,10 @@ class WandB(Tracker):
         entity: the W&B team or user.
         dir: the folder for W&B's local files (default: W&B's, ``WANDB_DIR`` or ``./wandb``).
         hparams: the run's config (default: the agent's ``hyperparameters()``).
+        histograms_every: also log a histogram of each weight of a deep agent's network
+            (``agent.q_net``, keys ``weights/<parameter>``) after each episode that completes
+            another ``histograms_every`` gradient updates, as the DQN chapter's
+            ``wandb.watch`` does; ``None`` (the default): none.
         init_timeout: seconds ``wandb.init`` may take before the tracker gives up (training
             goes on without it).
 
@@ -63,6 +67,7 @@ class WandB(Tracker):
         entity: str | None = None,
         dir: str | Path | None = None,  # noqa: A002 - wandb.init's own name
         hparams: Mapping[str, Any] | None = None,
+        histograms_every: int | None = None,
         init_timeout: float = 90.0,
     ) -> None:
         from rlladder.errors import unknown_name
@@ -70,7 +75,7 @@ class WandB(Tracker):
         if mode is not None and mode not in WANDB_MODES:
             raise unknown_name("W&B mode", mode, WANDB_MODES)
         require("wandb", "wandb", self.name)
-        super().__init__(hparams)
+        super().__init__(hparams, histograms_every)
         self.project, self.mode, self.entity = project, mode, entity
         self.run_name, self.group, self.job_type, self.run_id = name, group, job_type, run_id
         self.dir = None if dir is None else Path(dir)
@@ -106,9 +111,21 @@ class WandB(Tracker):
         self.run.define_metric("env_step")
         self.run.define_metric("train/*", step_metric="env_step")
         self.run.define_metric("eval/*", step_metric="env_step")
+        self.run.define_metric("weights/*", step_metric="env_step")
 
     def _scalars(self, scalars: Mapping[str, float], step: int) -> None:
         self.run.log({"env_step": step, **scalars})
+
+    def _after_episode(self, agent: Any, step: int) -> None:
+        network = self._weights_due(agent)
+        if network is not None:
+            import wandb
+
+            weights = {
+                f"weights/{name}": wandb.Histogram(p.detach().cpu().numpy())
+                for name, p in network.named_parameters()
+            }
+            self.run.log({"env_step": step, **weights})
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         self.run.config.update(dict(hparams), allow_val_change=True)
