@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         help='log every run to the W&B project PROJECT (pip install "rlladder[wandb]")',
     )
     run.add_argument(
+        "--video-every",
+        metavar="N",
+        type=int,
+        help="with --tensorboard or --wandb: a short greedy clip of each run every N episodes "
+        '(needs pip install "rlladder[render]")',
+    )
+    run.add_argument(
         "--wandb-mode",
         choices=("online", "offline", "disabled"),
         help="W&B mode (default: W&B's own, WANDB_MODE or online); offline needs no account "
@@ -534,6 +541,10 @@ def _tracking(args: argparse.Namespace, part: str | None) -> Any:
     if args.wandb_mode is not None and args.wandb is None:
         raise ConfigError("--wandb-mode needs --wandb PROJECT (e.g. --wandb rlladder)")
     if args.tensorboard is None and args.wandb is None:
+        if args.video_every is not None:
+            raise ConfigError(
+                "--video-every logs clips to a tracker: add --tensorboard DIR or --wandb PROJECT"
+            )
         return None
     tensorboard = args.tensorboard
     if tensorboard is not None and part:
@@ -542,6 +553,7 @@ def _tracking(args: argparse.Namespace, part: str | None) -> Any:
         tensorboard=None if tensorboard is None else str(tensorboard),
         wandb_project=args.wandb,
         wandb_mode=args.wandb_mode,
+        video_every=args.video_every,
     )
 
 

@@ -242,3 +242,68 @@ def test_wandb_mode_needs_a_project(capsys):
     assert main(["run", "frozenlake", "--wandb-mode", "offline"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "rlladder: error: --wandb-mode needs --wandb PROJECT (e.g. --wandb rlladder)"
+
+
+def test_greedy_clips_of_ensemble_members_are_their_solo_runs_clips(tmp_path):
+    """``Tracking(video_every=N)``: each run's clips, made in its worker on a fresh env of the
+    experiment, are the same GIFs with ensembles on and off."""
+    pytest.importorskip("pygame")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    def clips(folder):
+        found = {}
+        for run in sorted(folder.glob("*/run*")):
+            events = EventAccumulator(str(run), size_guidance={"images": 0})
+            events.Reload()
+            found[run.parent.name, run.name] = [
+                (c.step, c.encoded_image_string) for c in events.Images("video/greedy")
+            ]
+        return found
+
+    exp = CARTPOLE.replace(eval_episodes=None, eval_every=None)
+    for ensemble in (True, False):
+        log = rl.loggers.Tracking(tensorboard=str(tmp_path / str(ensemble)), video_every=4)
+        rl.run_experiment(exp, backend="serial", progress=False, ensemble=ensemble, log=log)
+    solo = clips(tmp_path / "False")
+    assert len(solo) == 6 and all(solo.values())
+    assert clips(tmp_path / "True") == solo
+
+
+def test_wandb_greedy_clips(tmp_path, monkeypatch):
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    log = rl.loggers.Tracking(wandb_project="clips", wandb_mode="offline", video_every=5)
+    results = rl.run_experiment(LAKE.replace(runs=1), backend="serial", progress=False, log=log)
+    runs = wandb_runs(tmp_path)
+    assert len(runs) == 2
+    for run in runs:
+        steps = [row["env_step"] for row in run["history"] if "video/greedy/_type" in row]
+        assert steps and all(
+            row["video/greedy/_type"] == "video-file"
+            for row in run["history"]
+            if "video/greedy/_type" in row
+        )
+        assert len(steps) == len(results) // 2 // 5
+
+
+def test_video_every_needs_a_tracker(capsys):
+    assert main(["run", "frozenlake", "--video-every", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "rlladder: error: --video-every logs clips to a tracker: add --tensorboard DIR or "
+        "--wandb PROJECT"
+    )
+
+
+def test_video_every_on_the_command_line(tmp_path, monkeypatch):
+    pytest.importorskip("pygame")
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "frozenlake", "--runs", "1", "--episodes", "10", "--backend", "serial"]
+    assert main([*args, "--quiet", "--no-plot", "--tensorboard", "tb", "--video-every", "5"]) == 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = next((tmp_path / "tb").glob("00-*/run0000"))
+    events = EventAccumulator(str(run), size_guidance={"images": 0})
+    events.Reload()
+    assert len(events.Images("video/greedy")) == 2

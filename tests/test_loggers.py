@@ -14,6 +14,7 @@ import warnings
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tracker_readers import tensorboard_hparams, tensorboard_scalars, wandb_runs
@@ -248,3 +249,42 @@ def test_wandb_weight_histograms_every_n_updates(wandb_offline):
     for row in rows:
         assert row[f"{key}/_type"] == "histogram"
         assert sum(row[f"{key}/values"]) == seen[row["env_step"]][1]
+
+
+def test_greedy_clips_every_n_episodes_change_no_number(tmp_path):
+    """A greedy GIF every 5 episodes, in TensorBoard's Images tab at the env step of the
+    episode that completed them; training is the same with clips and without."""
+    pytest.importorskip("pygame")
+    make = lambda: gym.make("CartPole-v1")  # noqa: E731
+    runs = {}
+    for clips in (False, True):
+        env = make()
+        agent = rl.make_agent("dqn", env, seed=0, **SMALL_DQN)
+        video = {"video_every": 5, "video_env": make} if clips else {}
+        tracker = rl.loggers.TensorBoard(tmp_path / str(clips), **video)
+        runs[clips] = rl.train(agent, env, episodes=12, seed=0, callbacks=[tracker])
+    pd.testing.assert_frame_equal(runs[True], runs[False])
+    events = EventAccumulator(str(tmp_path / "True"), size_guidance={"images": 0})
+    events.Reload()
+    clips = events.Images("video/greedy")
+    history = runs[True]
+    assert [c.step for c in clips] == list(history["env_step"].iloc[[4, 9]])
+    assert all(c.encoded_image_string[:6] == b"GIF89a" and c.width == 300 for c in clips)
+
+
+def test_a_clip_that_cannot_be_made_is_said_once_and_logging_goes_on(tmp_path):
+    def broken():
+        raise RuntimeError("no display here")
+
+    env = gym.make("FrozenLake-v1")
+    agent = rl.make_agent("q-learning", env, seed=0)
+    tracker = rl.loggers.TensorBoard(tmp_path, video_every=2, video_env=broken)
+    with pytest.warns(TrackingWarning, match="greedy clips stopped .no display here.") as caught:
+        history = rl.train(agent, env, episodes=10, seed=0, callbacks=[tracker])
+    assert len([w for w in caught if issubclass(w.category, TrackingWarning)]) == 1
+    assert len(tensorboard_scalars(tmp_path)["train/reward"]) == len(history) == 10
+
+
+def test_video_every_needs_an_env():
+    with pytest.raises(rl.errors.ConfigError, match="needs video_env="):
+        rl.loggers.TensorBoard("tb", video_every=3)

@@ -224,7 +224,7 @@ def run_one(task: RunTask, report: Callable[[int], object] | None = None) -> Run
     saved = _saved(task, task.run) if task.resume else None
     env = exp.make_env()
     start = 0 if saved is None else saved.position.steps_done
-    trackers = [] if task.tracking is None else task.tracking.trackers(start)
+    trackers = [] if task.tracking is None else task.tracking.trackers(start, exp.make_env)
     try:
         agent = exp.variants[task.label].make(env, seed=agent_seed)
         if saved is not None:
@@ -395,7 +395,10 @@ def run_group(task: GroupTask, report: Callable[[int], object] | None = None) ->
     envs = [exp.make_env() for _ in task.seeds]
     tracking = task.tracking or (None,) * len(task.runs)
     starts = [0] * len(task.runs) if saved is None else [s.position.steps_done for s in saved]
-    trackers = [[] if t is None else t.trackers(s) for t, s in zip(tracking, starts, strict=True)]
+    trackers = [
+        [] if t is None else t.trackers(s, exp.make_env)
+        for t, s in zip(tracking, starts, strict=True)
+    ]
     try:
         agents = [variant.make(env, seed=a) for env, (a, _) in zip(envs, pairs, strict=True)]
         if saved is not None:

@@ -18,6 +18,13 @@ episode it turns the episode's row into scalars, with the env step as the x axis
 The hyperparameters (given, or the agent's own ``hyperparameters()``) are flattened to plain
 values (:func:`flat_hyperparameters`) and sent once, when the first episode ends.
 
+Optionally, a tracker also logs a deep agent's weight histograms every ``histograms_every``
+gradient updates, and a short greedy clip (``video/greedy``) every ``video_every`` episodes: one
+greedy episode on a fresh environment from ``video_env``, recorded by :func:`rlladder.record`
+(at most :attr:`Tracker.video_steps` steps, frames scaled by :attr:`Tracker.video_scale`), which
+never changes the agent. A clip that cannot be made (no ``pygame`` to render) is reported once
+and clips stop; the rest of the logging goes on.
+
 If the tracker fails (a folder it cannot write, a W&B service that does not start), training goes
 on: the failure is reported once, as a :class:`TrackingWarning` of one line naming the tracker
 and what to do, and the tracker stays silent from then on.
@@ -29,9 +36,11 @@ import dataclasses
 import importlib
 import json
 import math
+import tempfile
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -149,18 +158,40 @@ class Tracker:
 
     Args:
         hparams: the hyperparameters to record (default: :func:`agent_hyperparameters`).
+        histograms_every: weight histograms every this many gradient updates (``None``: none).
+        video_every: a greedy clip every this many episodes (``None``: none); needs
+            ``video_env``.
+        video_env: makes the environment the clips are played on (e.g.
+            ``lambda: gym.make("CartPole-v1")``).
     """
 
     name = "tracker"
     advice = "check its settings"
     #: seconds of wall time each ``train/steps_per_second`` point averages over
     throughput_secs = 5.0
+    #: a clip's longest episode, in steps, and its frames' scale (a short, small GIF)
+    video_steps = 200
+    video_scale = 0.5
 
     def __init__(
-        self, hparams: Mapping[str, Any] | None = None, histograms_every: int | None = None
+        self,
+        hparams: Mapping[str, Any] | None = None,
+        histograms_every: int | None = None,
+        *,
+        video_every: int | None = None,
+        video_env: Callable[[], Any] | None = None,
     ) -> None:
-        from rlladder.errors import check_int
+        from rlladder.errors import ConfigError, check_int
 
+        if video_every is not None:
+            check_int("video_every", video_every, 1, owner=self.name)
+            if not callable(video_env):
+                raise ConfigError(
+                    f"{self.name}(video_every={video_every}) needs video_env=, a function that "
+                    "makes the environment to play the clips on, e.g. "
+                    "video_env=lambda: gym.make('CartPole-v1')"
+                )
+        self.video_every, self.video_env = video_every, video_env
         self.hparams = None if hparams is None else dict(hparams)
         self.histograms_every = (
             None
@@ -193,6 +224,38 @@ class Tracker:
             self._after_episode(agent, step)
         except Exception as error:  # noqa: BLE001 - a tracker never stops training
             self._fail(error)
+            return
+        if self.video_every is not None and (int(record["episode"]) + 1) % self.video_every == 0:
+            self._clip(agent, step)
+
+    def _clip(self, agent: Any, step: int) -> None:
+        """Play one greedy episode on a fresh ``video_env()``, record it, and log it; a clip
+        that cannot be made is said once, and clips stop."""
+        from rlladder.recording import record
+
+        try:
+            env = self.video_env()  # type: ignore[misc]
+            try:
+                with tempfile.TemporaryDirectory(prefix="rlladder-clip-") as folder:
+                    path = record(
+                        agent,
+                        env,
+                        Path(folder) / "greedy.gif",
+                        seed=0,
+                        scale=self.video_scale,
+                        max_episode_steps=self.video_steps,
+                    )
+                    self._video(path, step)
+            finally:
+                env.close()
+        except Exception as error:  # noqa: BLE001 - a clip never stops training or logging
+            self.video_every = None
+            what = " ".join(str(error).split()) or type(error).__name__
+            warnings.warn(
+                f"{self.name}: greedy clips stopped ({what}); the rest is still logged",
+                TrackingWarning,
+                stacklevel=3,
+            )
 
     def _throughput(self, now: float, step: int) -> dict[str, float]:
         """``train/steps_per_second`` since the clock last read (which it now reads)."""
@@ -282,6 +345,10 @@ class Tracker:
 
     def _after_episode(self, agent: Any, step: int) -> None:
         """Anything more a tracker logs after an episode (default: nothing)."""
+
+    def _video(self, gif: Path, step: int) -> None:
+        """Log the animated GIF ``gif`` as ``video/greedy`` at ``step``."""
+        raise NotImplementedError
 
     def _close(self) -> None:
         raise NotImplementedError

@@ -31,7 +31,7 @@ import itertools
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,9 @@ class TensorBoard(Tracker):
             (``agent.q_net``, tags ``weights/<parameter>``) after each episode that completes
             another ``histograms_every`` gradient updates (``agent.updates_done``), as the DQN
             chapter's ``wandb.watch`` does; ``None`` (the default): none.
+        video_every, video_env: a short greedy clip (``video/greedy``, an animated GIF in the
+            Images tab) every ``video_every`` episodes, played on ``video_env()`` (see
+            :class:`~rlladder.loggers.base.Tracker`).
 
     Raises:
         MissingTrackerError: the ``tensorboard`` package is not installed.
@@ -128,9 +131,11 @@ class TensorBoard(Tracker):
         flush_secs: int = 30,
         purge_step: int | None = None,
         histograms_every: int | None = None,
+        video_every: int | None = None,
+        video_env: Callable[[], Any] | None = None,
     ) -> None:
         require("tensorboard", "tensorboard", self.name)
-        super().__init__(hparams, histograms_every)
+        super().__init__(hparams, histograms_every, video_every=video_every, video_env=video_env)
         self.log_dir = Path(log_dir)
         self.flush_secs = flush_secs
         self.purge_step = purge_step
@@ -159,6 +164,22 @@ class TensorBoard(Tracker):
             for name, weights in network.named_parameters():
                 values = weights.detach().cpu().numpy()
                 self.writer.add_summary(histogram(f"weights/{name}", values, "auto"), step)
+
+    def _video(self, gif: Path, step: int) -> None:
+        """The clip as an animated image (TensorBoard's Images tab plays a GIF), as
+        ``add_video`` writes one, without its ``moviepy`` step: the GIF is made already."""
+        from PIL import Image
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        with Image.open(gif) as frames:
+            width, height = frames.size
+        image = Summary.Image(
+            height=height, width=width, colorspace=3, encoded_image_string=gif.read_bytes()
+        )
+        assert self.writer is not None
+        self.writer.add_summary(
+            Summary(value=[Summary.Value(tag="video/greedy", image=image)]), step
+        )
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams as hparams_summary

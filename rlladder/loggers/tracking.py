@@ -26,7 +26,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,9 @@ class Tracking:
             ``WANDB_MODE`` or online).
         wandb_entity: the W&B team or user.
         wandb_dir: the folder for W&B's local files (default: W&B's).
+        video_every: a short greedy clip every this many episodes of each run, played on a
+            fresh environment of the experiment (``None``: none; rendering needs
+            ``rlladder[render]``).
     """
 
     tensorboard: str | None = None
@@ -55,6 +58,7 @@ class Tracking:
     wandb_mode: str | None = None
     wandb_entity: str | None = None
     wandb_dir: str | None = None
+    video_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.tensorboard is None and self.wandb_project is None:
@@ -68,6 +72,10 @@ class Tracking:
 
             if self.wandb_mode not in WANDB_MODES:
                 raise unknown_name("W&B mode", self.wandb_mode, WANDB_MODES)
+        if self.video_every is not None:
+            from rlladder.errors import check_int
+
+            check_int("video_every", self.video_every, 1, owner="Tracking")
 
     def check(self) -> Tracking | None:
         """Before any run starts: the packages are there (else
@@ -138,15 +146,20 @@ class RunTracking:
     run_id: str
     hparams: dict[str, Any] = field(default_factory=dict)
 
-    def trackers(self, start_step: int = 0) -> list[Tracker]:
+    def trackers(
+        self, start_step: int = 0, make_env: Callable[[], Any] | None = None
+    ) -> list[Tracker]:
         """This run's trackers, made here (in the worker). The TensorBoard folder's old event
         files are removed first, so a run done again replaces its points; a run that goes on
         from a checkpoint at env step ``start_step`` keeps the points before it and replaces
-        those after (TensorBoard's purge step)."""
+        those after (TensorBoard's purge step). ``make_env`` makes the clips' environment."""
         from rlladder.loggers.tensorboard import TensorBoard, clear_events
         from rlladder.loggers.wandb import WandB
 
         made: list[Tracker] = []
+        video = {}
+        if self.tracking.video_every is not None and make_env is not None:
+            video = {"video_every": self.tracking.video_every, "video_env": make_env}
         if self.tensorboard_dir is not None:
             if not start_step:
                 try:
@@ -154,7 +167,9 @@ class RunTracking:
                 except OSError:
                     pass  # the tracker reports the folder when it cannot write there
             made.append(
-                TensorBoard(self.tensorboard_dir, hparams=self.hparams, purge_step=start_step)
+                TensorBoard(
+                    self.tensorboard_dir, hparams=self.hparams, purge_step=start_step, **video
+                )
             )
         tracking = self.tracking
         if tracking.wandb_project is not None:
@@ -169,6 +184,7 @@ class RunTracking:
                     entity=tracking.wandb_entity,
                     dir=tracking.wandb_dir,
                     hparams=self.hparams,
+                    **video,
                 )
             )
         return made

@@ -15,7 +15,7 @@ and a run and its resume, line up. ``pip install "rlladder[wandb]"`` brings the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class WandB(Tracker):
         entity: the W&B team or user.
         dir: the folder for W&B's local files (default: W&B's, ``WANDB_DIR`` or ``./wandb``).
         hparams: the run's config (default: the agent's ``hyperparameters()``).
+        video_every, video_env: a short greedy clip (``video/greedy``) every ``video_every``
+            episodes, played on ``video_env()`` (see :class:`~rlladder.loggers.base.Tracker`).
         histograms_every: also log a histogram of each weight of a deep agent's network
             (``agent.q_net``, keys ``weights/<parameter>``) after each episode that completes
             another ``histograms_every`` gradient updates, as the DQN chapter's
@@ -68,6 +70,8 @@ class WandB(Tracker):
         dir: str | Path | None = None,  # noqa: A002 - wandb.init's own name
         hparams: Mapping[str, Any] | None = None,
         histograms_every: int | None = None,
+        video_every: int | None = None,
+        video_env: Callable[[], Any] | None = None,
         init_timeout: float = 90.0,
     ) -> None:
         from rlladder.errors import unknown_name
@@ -75,7 +79,7 @@ class WandB(Tracker):
         if mode is not None and mode not in WANDB_MODES:
             raise unknown_name("W&B mode", mode, WANDB_MODES)
         require("wandb", "wandb", self.name)
-        super().__init__(hparams, histograms_every)
+        super().__init__(hparams, histograms_every, video_every=video_every, video_env=video_env)
         self.project, self.mode, self.entity = project, mode, entity
         self.run_name, self.group, self.job_type, self.run_id = name, group, job_type, run_id
         self.dir = None if dir is None else Path(dir)
@@ -112,6 +116,7 @@ class WandB(Tracker):
         self.run.define_metric("train/*", step_metric="env_step")
         self.run.define_metric("eval/*", step_metric="env_step")
         self.run.define_metric("weights/*", step_metric="env_step")
+        self.run.define_metric("video/*", step_metric="env_step")
 
     def _scalars(self, scalars: Mapping[str, float], step: int) -> None:
         self.run.log({"env_step": step, **scalars})
@@ -126,6 +131,11 @@ class WandB(Tracker):
                 for name, p in network.named_parameters()
             }
             self.run.log({"env_step": step, **weights})
+
+    def _video(self, gif: Path, step: int) -> None:
+        import wandb
+
+        self.run.log({"env_step": step, "video/greedy": wandb.Video(str(gif), format="gif")})
 
     def _hparams(self, hparams: Mapping[str, Any]) -> None:
         self.run.config.update(dict(hparams), allow_val_change=True)
