@@ -20,7 +20,7 @@ values (:func:`flat_hyperparameters`) and sent once, when the first episode ends
 
 Optionally, a tracker also logs a deep agent's weight histograms every ``histograms_every``
 gradient updates, and a short greedy clip (``video/greedy``) every ``video_every`` episodes: one
-greedy episode on a fresh environment from ``video_env``, recorded by :func:`rlladder.record`
+greedy episode on a fresh environment from ``video_env``, recorded by :func:`rlladder.recording.record`
 (at most :attr:`Tracker.video_steps` steps, frames scaled by :attr:`Tracker.video_scale`), which
 never changes the agent. A clip that cannot be made (no ``pygame`` to render) is reported once
 and clips stop; the rest of the logging goes on.
