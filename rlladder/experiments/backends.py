@@ -39,12 +39,14 @@ actor (ray); see :mod:`rlladder.experiments.progress`. Without ``progress=`` non
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import signal
 import sys
 import sysconfig
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
@@ -306,7 +308,8 @@ class ProcessBackend(Backend):
     ) -> Iterator[tuple[Any, Any]]:
         if not tasks:
             return
-        executor = _process_pool(min(self.workers, len(tasks)), self.threads)
+        with _spawning():
+            executor = _process_pool(min(self.workers, len(tasks)), self.threads)
         self._executor = executor
         context = _worker_context(fn)
         slots = None if progress is None else open_shared_memory(len(tasks))
@@ -314,16 +317,17 @@ class ProcessBackend(Backend):
         finished = False
         try:
             paths = _sys_path()
-            order = {
-                executor.submit(
-                    _run_in_worker,
-                    paths,
-                    context,
-                    cloudpickle.dumps(task),
-                    None if slots is None else slots.reporter(i),
-                ): i
-                for i, task in enumerate(tasks)
-            }
+            with _spawning():  # loky starts its workers as tasks are submitted
+                order = {
+                    executor.submit(
+                        _run_in_worker,
+                        paths,
+                        context,
+                        cloudpickle.dumps(task),
+                        None if slots is None else slots.reporter(i),
+                    ): i
+                    for i, task in enumerate(tasks)
+                }
             pending = set(order)
             while pending:
                 done, pending = wait(pending, timeout=poll, return_when=FIRST_COMPLETED)
@@ -339,6 +343,25 @@ class ProcessBackend(Backend):
                 executor.shutdown(wait=True, kill_workers=True)
             if slots is not None:  # after the workers have stopped: unlink the block
                 slots.close()
+
+
+@contextlib.contextmanager
+def _spawning() -> Iterator[None]:
+    """While worker processes start here: Ctrl-C ignored, so that they start with it ignored.
+
+    A worker ignores Ctrl-C (its parent decides what happens: :func:`init_worker`), but a
+    worker still importing when Ctrl-C reaches the whole process group (a terminal's Ctrl-C)
+    would die before its initializer ran, and break the pool while the other workers write
+    their checkpoints. A started process inherits an ignored signal, and Python leaves it
+    ignored. (The main thread only: elsewhere, signals are not this thread's to set.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop_pool(backend: ProcessBackend) -> None:

@@ -776,6 +776,10 @@ def run_experiment(
     try:
         with _ctrl_c_stops_runs(plan):
             stopped = _run_tasks(runner, tasks, bar, store, plan, histories, evaluations)
+    except Exception as error:
+        if plan is not None and plan.stop_requested():  # Ctrl-C was pressed: say that, not
+            raise KeyboardInterrupt(f"stopped ({error})") from error  # what it broke on its way
+        raise
     finally:
         if bar is not None:
             bar.close()
