@@ -157,8 +157,9 @@ def test_dqn_rung_continues_exactly(name: str, boundary: bool, tmp_path: Path) -
         {"learning_rate": {"kind": "linear", "start": 1e-3, "end": 1e-4, "duration": 200}},
         {"epsilon": rl.ExponentialSchedule(1.0, 0.05, decay=0.8, unit="episode")},
         {"n_step": 3, "double": True, "dueling": True, "train_every": 2, "gradient_steps": 2},
+        {"buffer_size": 50, "n_step": 2, "optimizer": "rmsprop", "max_grad_norm": 1.0},
     ],
-    ids=["soft-target", "lr-schedule", "episode-epsilon", "nstep-double-dueling"],
+    ids=["soft-target", "lr-schedule", "episode-epsilon", "nstep-double-dueling", "ring-wraps"],
 )
 def test_dqn_options_continue_exactly(options: dict[str, Any], tmp_path: Path) -> None:
     agent = DQN(
