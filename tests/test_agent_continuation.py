@@ -169,6 +169,18 @@ def test_dqn_options_continue_exactly(options: dict[str, Any], tmp_path: Path) -
     assert_same_dqn(agent, twin)
 
 
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize("name", ["q-learning", "sarsa"])
+def test_tabular_schedules_continue_exactly(name: str, tmp_path: Path) -> None:
+    env = frozen_lake()
+    epsilon = rl.ExponentialSchedule(1.0, 0.05, decay=0.9, unit="episode")
+    eta = {"kind": "linear", "start": 0.5, "end": 0.05, "duration": 600}
+    agent = make_agent(name, env, seed=7, epsilon=epsilon, eta=eta)
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=150, more=400, boundary=False)
+    assert np.array_equal(agent.q, twin.q)
+    assert (agent.steps_done, agent.episodes_done) == (twin.steps_done, twin.episodes_done)
+
+
 @pytest.mark.parametrize(
     "options", [{"policy": "softmax", "beta": 2.0}, {"gamma": 0.01, "eta": 0.2}]
 )
