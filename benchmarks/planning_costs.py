@@ -4,14 +4,15 @@ The runner cuts each DQN rung's runs into ensemble groups by what they cost
 (:mod:`rlladder.experiments.planning`). Its model has five constants; this script measures them
 with short runs on CartPole-v1, one torch thread, ``--steps`` env steps each:
 
-1. one run of the ``dqn`` preset that never updates (``learning_starts`` = the budget): the env
-   step with its acting pass, ``step_s``;
+1. one run of the ``dqn`` preset that never updates and always acts greedily
+   (``learning_starts`` = the budget, ``epsilon`` 0): ``step_s``;
 2. one run of ``dqn-vanilla`` (an update a step on the latest transition) and one of ``dqn``
-   (an update a step, after 1,000, on a batch of 128): two equations in ``update_s`` (an
+   (an update a step after 1,000, on a batch of 128): two equations in ``update_s`` (an
    update's fixed cost) and ``flop_s`` (seconds per FLOP of its products);
-3. ensembles of 1 and ``--members`` ``dqn`` members (``train_seeds``): their time over the solo
-   run's is ``group_base + group_per_member * m``, a line through the two points. The same for
-   ``dqn-vanilla``, printed for comparison (the model uses one line for every agent).
+3. ensembles of 1 and ``--members`` ``dqn-vanilla`` members (``train_seeds``), whose updates are
+   nearly all overhead: the line ``group_base + group_per_member * m`` through the two points;
+4. ensembles of 1 and ``--members`` ``dqn`` members, predicted by the fitted model and timed:
+   the check.
 
 Then, for ``--suite`` with ``--runs`` x ``--suite-steps`` on ``--workers`` workers, it prints the
 predicted wall time of the count-based plan (before: ``ceil(workers / variants)`` groups a
@@ -41,8 +42,8 @@ from rlladder.experiments.planning import (  # noqa: E402
     CostModel,
     Job,
     balance,
-    budget_steps,
     lpt_makespan,
+    run_steps,
     update_flops,
 )
 from rlladder.experiments.runner import ensemble_trainer  # noqa: E402
@@ -68,12 +69,11 @@ def ensemble_seconds(name: str, steps: int, members: int) -> float:
 
 
 def fit(steps: int, members: int) -> CostModel:
-    """Measure and fit the five constants (printing what was measured)."""
-    act, _ = solo_seconds("dqn", steps, learning_starts=steps)
+    """Measure and fit the five constants, then check them on ``dqn`` ensembles (printing all)."""
+    act, _ = solo_seconds("dqn", steps, learning_starts=steps, epsilon=0.0)
     vanilla, v_agent = solo_seconds("dqn-vanilla", steps)
     dqn, d_agent = solo_seconds("dqn", steps)
     step_s = act / steps
-    # per update: vanilla steps updates, dqn (steps - learning_starts) updates
     v_updates = steps - v_agent.config.learning_starts
     d_updates = steps - d_agent.config.learning_starts
     v_per = (vanilla - act) / v_updates
@@ -82,25 +82,33 @@ def fit(steps: int, members: int) -> CostModel:
     flop_s = (d_per - v_per) / (d_flops - v_flops)
     update_s = v_per - v_flops * flop_s
     print(
-        f"solo, {steps} steps: no updates {act:.2f} s, dqn-vanilla {vanilla:.2f} s, dqn {dqn:.2f} s"
-        f" -> step {1e6 * step_s:.0f} us, update {1e6 * update_s:.0f} us + "
+        f"solo, {steps} steps: greedy acting only {act:.2f} s, dqn-vanilla {vanilla:.2f} s, "
+        f"dqn {dqn:.2f} s -> step {1e6 * step_s:.0f} us, update {1e6 * update_s:.0f} us + "
         f"{d_flops / 1e6:.1f} MFLOP (dqn) / {v_flops / 1e6:.3f} MFLOP (vanilla) at "
         f"{1e-9 / flop_s:.1f} GFLOP/s",
         flush=True,
     )
-    lines = {}
-    for name, solo in (("dqn", dqn), ("dqn-vanilla", vanilla)):
-        one = ensemble_seconds(name, steps, 1) / solo
-        many = ensemble_seconds(name, steps, members) / solo
-        per = (many - one) / (members - 1)
-        lines[name] = (one - per, per)
+    # an ensemble of m: m * own + (base + per * m) * shared; solve for base + per * m at m = 1, M
+    own = steps * step_s + v_updates * v_flops * flop_s
+    shared = v_updates * update_s
+    times = {m: ensemble_seconds("dqn-vanilla", steps, m) for m in (1, members)}
+    factor = {m: (t - m * own) / shared for m, t in times.items()}
+    per = (factor[members] - factor[1]) / (members - 1)
+    model = CostModel(step_s, update_s, flop_s, factor[1] - per, per)
+    print(
+        f"dqn-vanilla ensembles: 1 member {times[1]:.2f} s, {members} members "
+        f"{times[members]:.2f} s -> update overhead ({model.group_base:.2f} + {per:.3f} m) x solo",
+        flush=True,
+    )
+    cost = model.run_cost(d_agent, steps)
+    for m in (1, members):
+        measured = ensemble_seconds("dqn", steps, m)
         print(
-            f"ensemble of {name}: 1 member {one:.2f} solo runs, {members} members {many:.2f}"
-            f" -> group = ({one - per:.2f} + {per:.2f} m) solo runs",
+            f"check, dqn ensemble of {m}: {measured:.2f} s, predicted "
+            f"{model.group_cost(cost, m):.2f} s (solo run {dqn:.2f} s, predicted {cost.solo:.2f})",
             flush=True,
         )
-    base, per = lines["dqn"]
-    return CostModel(step_s, update_s, flop_s, base, per)
+    return model
 
 
 def count_based(jobs: list[Job], workers: int, model: CostModel) -> list[float]:
@@ -129,19 +137,20 @@ def main() -> None:
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     model = fit(args.steps, args.members)
     print(model, flush=True)
+    print(f"{args.suite}, {args.runs} runs x {args.suite_steps} steps, {args.workers} workers")
 
     exp = get_suite(args.suite).replace(runs=args.runs, steps=args.suite_steps)
     pinned = exp.pinned()
     env = exp.make_env()
-    steps = budget_steps(pinned.steps, pinned.episodes, env.spec.max_episode_steps)
+    steps, eval_steps = run_steps(pinned, pinned.max_episode_steps or env.spec.max_episode_steps)
     agents = {label: v.make(env, seed=0) for label, v in pinned.variants.items()}
     jobs = [
-        Job(label, tuple(range(args.runs)), model.run_cost(agent, steps), True)
+        Job(label, tuple(range(args.runs)), model.run_cost(agent, steps, eval_steps), True)
         for label, agent in agents.items()
         if ensemble_trainer(agent) is not None
     ]
     for job in jobs:
-        print(f"  {job.label}: {job.run_cost:.1f} s a solo run (predicted)")
+        print(f"  {job.label}: {job.run_cost.solo:.1f} s a solo run (predicted)")
     before = count_based(jobs, args.workers, model)
     plan = balance(jobs, args.workers, model)
     for name, costs, makespan in (

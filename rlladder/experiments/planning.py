@@ -6,47 +6,60 @@ variant's runs into groups and order all the tasks so that the workers finish to
 (:func:`balance`). Grouping never changes a result (each member is its solo run, number for
 number), so the plan is free to choose; only the wall time depends on it.
 
-**The cost model.** One run's cost, in seconds on the CPU the constants were measured on::
+**The cost model.** One run's cost, in seconds on the CPU the constants were measured on, in
+two parts: what each member of an ensemble pays for itself (``own``), and what one ensemble pays
+once for all its members (``shared``)::
 
-    cost = steps * step_s + updates * (update_s + update_flops * flop_s)
+    own    = (steps + eval_steps) * step_s + updates * update_flops * flop_s
+    shared = updates * update_s
+    solo run = own + shared
+    group of m = m * own + (group_base + group_per_member * m) * shared
 
 - ``steps``: the run's env steps (an ``episodes=`` budget counts each episode at its time
   limit: an upper bound, the same for every variant);
-- ``step_s``: one env step with the agent's acting pass and the loop's Python;
+- ``eval_steps``: the greedy evaluations' steps, each episode counted at the time limit (an
+  upper bound, reached by an agent that has learned the task);
+- ``step_s``: one env step with a greedy acting pass and the loop's Python;
 - ``updates``: the DQN's gradient updates (``gradient_steps`` every ``train_every`` steps after
   ``learning_starts``), none for an agent that is no DQN (a tabular agent's update is part of
   its step);
-- ``update_s``: an update's fixed cost (sampling, the optimizer's bookkeeping, Python);
 - ``update_flops``: the matrix products of one update (:func:`update_flops`: online and target
   forward passes and the backward pass, on a batch of ``batch_size``, or of one without
-  replay), at ``flop_s`` seconds per floating-point operation.
+  replay), at ``flop_s`` seconds per floating-point operation: every member computes its own;
+- ``update_s``: an update's fixed cost (sampling, the optimizer's bookkeeping, Python, kernel
+  launches), which an ensemble pays once per step for its stacked networks: it grows by
+  ``group_per_member`` of itself per member, from ``group_base``.
 
-A group of ``m`` members trained as one ensemble costs less than ``m`` solo runs, since one set
-of stacked networks pays the per-step overhead for all of them::
-
-    group cost = run cost * (group_base + group_per_member * m)
+So a rung whose updates are cheap arithmetic and mostly overhead (``dqn-vanilla``: a batch of
+one) gains far more from a large group than one whose updates are mostly products (a batch of
+128). A group of one would cost ``group_base + group_per_member`` (about 1.3) times the solo
+run, so a group is never cut down to one run: a lone run is a solo task.
 
 The default constants (:data:`DEFAULT_COSTS`) were calibrated on a 2-core AMD EPYC with one
-torch thread by ``python benchmarks/planning_costs.py``, which times short runs of the ladder's
-rungs alone and as ensembles and fits the constants; see the benchmarks page. Only their ratios
-matter to the plan, so a faster or slower CPU plans the same.
+torch thread by ``python benchmarks/planning_costs.py``: it times a run that only acts, one
+solo run of ``dqn-vanilla`` and one of ``dqn`` (two equations in ``update_s`` and ``flop_s``),
+and ensembles of 1 and 5 ``dqn-vanilla`` members (the line ``group_base + group_per_member * m``),
+and checks the model against an ensemble of ``dqn`` members; see the benchmarks page, "Planning
+groups by cost". Only the constants' ratios matter to the plan, so a CPU uniformly faster or
+slower plans the same.
 
-**The balance.** :func:`balance` starts from one group per ensemble variant and keeps cutting a
-variant into one more group (its runs split evenly and in order) while that lowers the predicted
-wall time on ``workers`` workers by more than 1%; cutting adds work (smaller groups share less), so it stops when
-the workers are even. Tasks are dispatched longest first (LPT), which the backends keep: each
+**The balance.** :func:`balance` starts from one group per ensemble variant and, while that
+lowers the predicted wall time on ``workers`` workers by more than 1%, cuts a variant's runs
+evenly into one group more, cuts a group in two (evenly or not: a few runs split off can fill
+a worker's idle end) or moves a run between two groups of a variant; cutting adds work (smaller groups share less), so it stops when the
+workers are even. Tasks are dispatched longest first (LPT), which the backends keep: each
 free worker takes the next task. The predicted wall time of such a list is at most
 ``work / workers + longest task`` (:attr:`Plan.makespan` against :attr:`Plan.lower_bound`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
+from rlladder.experiments.spec import Experiment
 from rlladder.interface import Agent
 
 __all__ = [
@@ -56,8 +69,9 @@ __all__ = [
     "MIN_GAIN",
     "Plan",
     "PlannedTask",
+    "RunCost",
     "balance",
-    "budget_steps",
+    "run_steps",
     "lpt_makespan",
     "update_flops",
 ]
@@ -104,15 +118,34 @@ def _updates(agent: Any, steps: int) -> int:
 
 
 @dataclass(frozen=True)
+class RunCost:
+    """One run's predicted seconds, split by what an ensemble shares (see the module's formula).
+
+    Attributes:
+        own: what each member pays for itself (env steps, evaluations, its update's products).
+        shared: what one ensemble pays once for its members (the updates' fixed cost), before
+            :attr:`CostModel.group_base` and :attr:`CostModel.group_per_member` scale it.
+    """
+
+    own: float
+    shared: float = 0.0
+
+    @property
+    def solo(self) -> float:
+        """The run on its own."""
+        return self.own + self.shared
+
+
+@dataclass(frozen=True)
 class CostModel:
     """Seconds per unit of work (see the module's docstring for the formula).
 
     Attributes:
-        step_s: one env step, with the acting pass and the loop.
-        update_s: the fixed cost of one DQN update.
+        step_s: one env step, with a greedy acting pass and the loop.
+        update_s: the fixed cost of one DQN update, solo.
         flop_s: one floating-point operation of an update's matrix products.
-        group_base: a group's cost, in solo runs, before its members (the intercept).
-        group_per_member: what each member adds to a group's cost, in solo runs.
+        group_base: an ensemble's update overhead, in solo updates, before its members.
+        group_per_member: what each member adds to it, in solo updates.
     """
 
     step_s: float
@@ -121,43 +154,48 @@ class CostModel:
     group_base: float
     group_per_member: float
 
-    def run_cost(self, agent: Agent, steps: int) -> float:
-        """Predicted seconds of one solo run of ``agent`` for ``steps`` env steps.
+    def run_cost(self, agent: Agent, steps: int, eval_steps: int = 0) -> RunCost:
+        """Predicted seconds of one run of ``agent``: ``steps`` env steps of training and
+        ``eval_steps`` greedy steps of evaluation.
 
         Args:
             agent: the run's agent, as built (a DQN's updates count; any other agent costs its
-                env steps only).
+                steps only).
             steps: the run's env steps.
+            eval_steps: its evaluations' greedy steps.
 
         Returns:
-            The predicted seconds.
+            The cost, split into what each member pays and what an ensemble shares.
         """
-        cost = steps * self.step_s
-        if _is_dqn(agent):
-            cost += _updates(agent, steps) * (self.update_s + update_flops(agent) * self.flop_s)
-        return cost
+        own = (steps + eval_steps) * self.step_s
+        if not _is_dqn(agent):
+            return RunCost(own)
+        updates = _updates(agent, steps)
+        return RunCost(own + updates * update_flops(agent) * self.flop_s, updates * self.update_s)
 
-    def group_cost(self, run_cost: float, members: int) -> float:
-        """Predicted seconds of ``members`` runs of cost ``run_cost`` trained as one ensemble.
+    def group_cost(self, cost: RunCost, members: int) -> float:
+        """Predicted seconds of ``members`` runs of cost ``cost`` trained as one ensemble.
 
         Args:
-            run_cost: one member's solo cost (:meth:`run_cost`).
-            members: the group's size (at least 1).
+            cost: one member's cost (:meth:`run_cost`).
+            members: the group's size (at least 2; one run is :attr:`RunCost.solo`).
 
         Returns:
             The predicted seconds.
         """
-        return run_cost * (self.group_base + self.group_per_member * members)
+        return (
+            members * cost.own + (self.group_base + self.group_per_member * members) * cost.shared
+        )
 
 
 #: Calibrated by ``python benchmarks/planning_costs.py`` (2-core AMD EPYC, one torch thread,
 #: 2026-12-05; see the benchmarks page, "Planning groups by cost").
 DEFAULT_COSTS = CostModel(
-    step_s=1.0e-4,
-    update_s=5.0e-4,
-    flop_s=1.0e-10,
-    group_base=0.6,
-    group_per_member=0.44,
+    step_s=4.9e-5,
+    update_s=7.2e-4,
+    flop_s=1.58e-11,
+    group_base=1.20,
+    group_per_member=0.113,
 )
 
 
@@ -168,13 +206,13 @@ class Job:
     Attributes:
         label: the variant's label.
         runs: its pending run numbers, in order.
-        run_cost: one solo run's predicted cost.
+        run_cost: one run's predicted cost.
         grouped: whether its runs may train together as ensembles.
     """
 
     label: str
     runs: tuple[int, ...]
-    run_cost: float
+    run_cost: RunCost
     grouped: bool
 
 
@@ -222,20 +260,27 @@ def lpt_makespan(costs: Sequence[float], workers: int) -> float:
     return max(loads)
 
 
-def _tasks(job: Job, groups: int, model: CostModel) -> list[PlannedTask]:
-    """``job``'s runs cut into ``groups`` groups (evenly, in order), or one task per run."""
+def _tasks(job: Job, sizes: Sequence[int], model: CostModel) -> list[PlannedTask]:
+    """``job``'s runs cut into groups of ``sizes`` (in order), or one task per run; a group of
+    one run is a solo task."""
     if not job.grouped or len(job.runs) == 1:
-        return [PlannedTask(job.label, (run,), job.run_cost, False) for run in job.runs]
-    return [
-        PlannedTask(
-            label=job.label, runs=runs, cost=model.group_cost(job.run_cost, len(runs)), group=True
-        )
-        for runs in (tuple(int(r) for r in chunk) for chunk in np.array_split(job.runs, groups))
-    ]
+        return [PlannedTask(job.label, (run,), job.run_cost.solo, False) for run in job.runs]
+    tasks, start = [], 0
+    for size in sizes:
+        runs = job.runs[start : start + size]
+        start += size
+        if size == 1:
+            tasks.append(PlannedTask(job.label, runs, job.run_cost.solo, False))
+        else:
+            tasks.append(PlannedTask(job.label, runs, model.group_cost(job.run_cost, size), True))
+    return tasks
 
 
-def _plan(jobs: Sequence[Job], groups: Mapping[str, int], workers: int, model: CostModel) -> Plan:
-    tasks = [task for job in jobs for task in _tasks(job, groups.get(job.label, 1), model)]
+def _plan(
+    jobs: Sequence[Job], sizes: Mapping[str, tuple[int, ...]], workers: int, model: CostModel
+) -> Plan:
+    """The plan of ``jobs`` cut into groups of ``sizes``, dispatched longest first."""
+    tasks = [task for job in jobs for task in _tasks(job, sizes.get(job.label, ()), model)]
     tasks.sort(key=lambda task: -task.cost)  # stable: equal costs keep the variants' order
     costs = [task.cost for task in tasks]
     work = sum(costs)
@@ -248,17 +293,41 @@ def _plan(jobs: Sequence[Job], groups: Mapping[str, int], workers: int, model: C
     )
 
 
-#: The least share of the predicted wall time a cut must save: smaller gains are within the cost
-#: model's error, and each cut makes the groups share less.
+def _moves(sizes: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The group sizes one step from ``sizes``: all the runs cut evenly into one group more, a
+    group split in two (at any point), or one run moved from one group to another; each sorted
+    largest first, without repeats."""
+    total, count = sum(sizes), len(sizes) + 1
+    found: list[tuple[int, ...]] = []
+    if count <= total:
+        found.append(tuple(total // count + (k < total % count) for k in range(count)))
+    for i, size in enumerate(sizes):
+        rest = sizes[:i] + sizes[i + 1 :]
+        for part in range(1, size // 2 + 1):
+            found.append(rest + (size - part, part))
+        for j in range(len(sizes)):
+            if j != i and size > 1:
+                moved = list(sizes)
+                moved[i] -= 1
+                moved[j] += 1
+                found.append(tuple(moved))
+    unique = dict.fromkeys(tuple(sorted(move, reverse=True)) for move in found)
+    return [move for move in unique if move != tuple(sorted(sizes, reverse=True))]
+
+
+#: The least share of the predicted wall time a change to the groups must save: smaller gains
+#: are within the cost model's error, and each cut makes the groups share less.
 MIN_GAIN = 0.01
 
 
 def balance(jobs: Sequence[Job], workers: int, model: CostModel = DEFAULT_COSTS) -> Plan:
     """Cut each grouped job into groups and order every task so the workers finish together.
 
-    Starts from one group per grouped job; then, while some job cut into one more group lowers
-    the predicted wall time by more than :data:`MIN_GAIN`, takes the cut that lowers it most
-    (ties: the first job). A job never has more groups than runs.
+    Starts from one group per grouped job; then, while some step lowers the predicted wall
+    time by more than :data:`MIN_GAIN` of it, takes the step that lowers it most (ties: the
+    first job, the first step). A step changes one job's groups: all its runs cut evenly into
+    one group more, one group cut in two (evenly or not), or one run moved from one group to
+    another. A group of one run is a solo task.
 
     Args:
         jobs: one per variant with pending runs (labels unique).
@@ -268,25 +337,37 @@ def balance(jobs: Sequence[Job], workers: int, model: CostModel = DEFAULT_COSTS)
     Returns:
         The plan: every run of every job exactly once, longest task first.
     """
-    groups = {job.label: 1 for job in jobs if job.grouped and len(job.runs) > 1}
-    best = _plan(jobs, groups, workers, model)
+    sizes = {job.label: (len(job.runs),) for job in jobs if job.grouped and len(job.runs) > 1}
+    best = _plan(jobs, sizes, workers, model)
     while True:
         trial = None
-        for job in jobs:
-            if job.label not in groups or groups[job.label] >= len(job.runs):
-                continue
-            cut = {**groups, job.label: groups[job.label] + 1}
-            plan = _plan(jobs, cut, workers, model)
-            if plan.makespan < (trial[1].makespan if trial else best.makespan * (1 - MIN_GAIN)):
-                trial = (cut, plan)
+        for label in sizes:
+            for move in _moves(sizes[label]):
+                changed = {**sizes, label: move}
+                plan = _plan(jobs, changed, workers, model)
+                if plan.makespan < (trial[1].makespan if trial else best.makespan * (1 - MIN_GAIN)):
+                    trial = (changed, plan)
         if trial is None:
             return best
-        groups, best = trial
+        sizes, best = trial
 
 
-def budget_steps(steps: int | None, episodes: int | None, time_limit: int | None) -> int:
-    """A run's env steps for the cost model: ``steps``, or ``episodes`` at ``time_limit`` steps
-    each (an upper bound; 1,000 steps an episode without a limit)."""
-    if steps is not None:
-        return steps
-    return (episodes or 0) * (time_limit or 1000)
+def run_steps(exp: Experiment, time_limit: int | None) -> tuple[int, int]:
+    """One run of ``exp``, in steps for the cost model: its training steps (an ``episodes=``
+    budget at ``time_limit`` steps an episode) and its evaluations' greedy steps (each episode
+    at ``time_limit``: upper bounds; 1,000 steps an episode without a limit).
+
+    Args:
+        exp: the experiment.
+        time_limit: its episodes' step limit (``max_episode_steps``, else the env's own).
+
+    Returns:
+        ``(steps, eval_steps)``.
+    """
+    limit = time_limit or 1000
+    budget = exp.steps if exp.steps is not None else exp.episodes or 0
+    steps = exp.steps if exp.steps is not None else budget * limit
+    if not exp.eval_episodes:
+        return steps, 0
+    evaluations = math.ceil(budget / exp.eval_every) if exp.eval_every else 1
+    return steps, evaluations * exp.eval_episodes * limit

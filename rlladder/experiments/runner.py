@@ -38,7 +38,7 @@ import pandas as pd
 from rlladder.errors import ConfigError
 from rlladder.experiments.backends import Backend, make_backend
 from rlladder.experiments.evaluation import Evaluator, eval_seed
-from rlladder.experiments.planning import DEFAULT_COSTS, CostModel, Job, balance, budget_steps
+from rlladder.experiments.planning import DEFAULT_COSTS, CostModel, Job, RunCost, balance, run_steps
 from rlladder.experiments.progress import ExperimentProgress, ReportEpisodes
 from rlladder.experiments.spec import Experiment
 from rlladder.experiments.store import ResultsStore, tidy, tidy_evaluations
@@ -340,14 +340,15 @@ def plan_tasks(
     runs_of: dict[str, list[int]] = {}
     for label, run in pending:
         runs_of.setdefault(label, []).append(run)
-    run_costs: dict[str, float] = {}
+    run_costs: dict[str, RunCost] = {}
     if runs_of:
         env = exp.make_env()
         try:
             limit = exp.max_episode_steps or (env.spec.max_episode_steps if env.spec else None)
-            steps = budget_steps(exp.steps, exp.episodes, limit)
+            steps, eval_steps = run_steps(exp, limit)
             for label in runs_of:
-                run_costs[label] = costs.run_cost(exp.variants[label].make(env, seed=0), steps)
+                agent = exp.variants[label].make(env, seed=0)
+                run_costs[label] = costs.run_cost(agent, steps, eval_steps)
         finally:
             env.close()
     jobs = [
