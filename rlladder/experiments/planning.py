@@ -109,7 +109,7 @@ def update_flops(agent: Any, *, backward: bool = True) -> float:
 
 
 def _updates(agent: Any, steps: int) -> int:
-    """The updates a DQN makes in ``steps`` env steps (:meth:`DQNConfig.updates_at`, counted)."""
+    """The updates a DQN makes in ``steps`` env steps (``DQNConfig.updates_at``, counted)."""
     cfg = agent.config
     if steps <= cfg.learning_starts:
         return 0
@@ -177,7 +177,7 @@ class CostModel:
         """Predicted seconds of ``members`` runs of cost ``cost`` trained as one ensemble.
 
         Args:
-            cost: one member's cost (:meth:`run_cost`).
+            cost: one member's cost (:meth:`CostModel.run_cost`).
             members: the group's size (at least 2; one run is :attr:`RunCost.solo`).
 
         Returns:
