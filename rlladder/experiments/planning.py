@@ -46,9 +46,10 @@ slower plans the same.
 **The balance.** :func:`balance` starts from one group per ensemble variant and, while that
 lowers the predicted wall time on ``workers`` workers by more than 1%, cuts a variant's runs
 evenly into one group more, cuts a group in two (evenly or not: a few runs split off can fill
-a worker's idle end) or moves a run between two groups of a variant; cutting adds work (smaller groups share less), so it stops when the
-workers are even. Tasks are dispatched longest first (LPT), which the backends keep: each
-free worker takes the next task. The predicted wall time of such a list is at most
+a worker's idle end) or moves a run between two groups of a variant. Cutting adds work
+(smaller groups share less), so it stops when the workers are even. Tasks are listed longest
+first (LPT); the process backend hands each free worker the next task in that order (Ray
+schedules its tasks in about the same order). The predicted wall time of such a list is at most
 ``work / workers + longest task`` (:attr:`Plan.makespan` against :attr:`Plan.lower_bound`).
 """
 
