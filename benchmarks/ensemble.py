@@ -28,23 +28,7 @@ import torch  # noqa: E402
 
 import rlladder as rl  # noqa: E402
 from rlladder.deep.ensemble import train_seeds  # noqa: E402
-
-
-def update_flops(agent: rl.DQN, *, backward: bool = True) -> float:
-    """Floating-point operations of the matrix products in one update of ``agent``'s config:
-    the online and target forward passes (and Double DQN's second online pass), and with
-    ``backward`` the backward pass (weight gradients of every layer, input gradients of all but
-    the first; an update at learning rate 0 takes none)."""
-    cfg = agent.config
-    widths = [agent.adapter.dim, *cfg.hidden_sizes]
-    layers = list(zip(widths[:-1], widths[1:], strict=True))
-    head = widths[-1] * (agent.n_actions + 1 if cfg.dueling else agent.n_actions)
-    macs = sum(i * o for i, o in layers) + head  # per sample, one forward pass
-    forwards = 3 if cfg.double else 2
-    first = widths[0] * widths[1] if layers else head  # the input needs no gradient
-    gradients = macs + (macs - first) if backward else 0
-    batch = cfg.batch_size if cfg.replay else 1  # without replay: the latest transition
-    return 2.0 * batch * (forwards * macs + gradients)
+from rlladder.experiments.planning import update_flops  # noqa: E402
 
 
 def matmul_rate(members: int, size: int, device: torch.device, repeats: int = 200) -> float:

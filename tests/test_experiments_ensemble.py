@@ -15,6 +15,7 @@ from own_agents import RunningMeanAgent
 import rlladder as rl
 from rlladder.cli import main
 from rlladder.errors import DivergenceError
+from rlladder.experiments.planning import CostModel
 from rlladder.experiments.progress import ExperimentProgress
 from rlladder.experiments.runner import GroupTask, RunTask, plan_tasks, run_group, run_one
 from rlladder.experiments.show import experiment_toml
@@ -99,25 +100,36 @@ def test_ray_ensembles_equal_solo_runs(solo):
         ray.shutdown()
 
 
+#: what a run costs the planner here: its updates (env steps free), a group of m 0.5 + 0.5 m runs
+UPDATES = CostModel(step_s=0.0, update_s=1.0, flop_s=0.0, group_base=0.5, group_per_member=0.5)
+
+
 def test_groups_keep_the_workers_busy_and_leave_other_agents_alone():
     lake = LAKE.replace(runs=5)
     pending = [(label, r) for r in range(5) for label in lake.labels]
-    tasks = plan_tasks(lake, pending, {"DQN"}, workers=2)
+    tasks = plan_tasks(lake, pending, {"DQN"}, workers=2, costs=UPDATES)
     groups = [t for t in tasks if isinstance(t, GroupTask)]
     assert [g.runs for g in groups] == [(0, 1, 2), (3, 4)]  # one variant, two workers
+    assert tasks[:2] == groups  # the longest tasks first
     seeds = lake.run_seeds()
     assert [g.seeds for g in groups] == [tuple(seeds[r] for r in g.runs) for g in groups]
     solo = [(t.label, t.run) for t in tasks if isinstance(t, RunTask)]
-    assert solo == [(label, r) for label, r in pending if label != "DQN"]
-    # two grouped variants on two workers: one group each; a lone pending run stays solo
+    assert solo == [(label, r) for label in ("Q-learning", "mine") for r in range(5)]
+    # two grouped variants of one cost on two workers: one group each; a lone run stays solo
     two = plan_tasks(
-        CARTPOLE, [(lb, r) for r in range(3) for lb in CARTPOLE.labels], set(CARTPOLE.labels), 2
+        CARTPOLE,
+        [(lb, r) for r in range(3) for lb in CARTPOLE.labels],
+        set(CARTPOLE.labels),
+        2,
+        costs=UPDATES,
     )
     assert [(t.label, t.runs) for t in two] == [(lb, (0, 1, 2)) for lb in CARTPOLE.labels]
     lone = plan_tasks(CARTPOLE, [("DQN", 2)], {"DQN"}, workers=4)
     assert lone == [RunTask(CARTPOLE, 0, "DQN", 2, CARTPOLE.run_seeds()[2])]
-    assert plan_tasks(lake, pending, set(), workers=2) == [
-        RunTask(lake, lake.labels.index(lb), lb, r, seeds[r]) for lb, r in pending
+    # no ensembles: a task per run, the DQN's (the dear ones) first, then variant by variant
+    by_cost = [(label, r) for label in ("DQN", "Q-learning", "mine") for r in range(5)]
+    assert plan_tasks(lake, pending, set(), workers=2, costs=UPDATES) == [
+        RunTask(lake, lake.labels.index(lb), lb, r, seeds[r]) for lb, r in by_cost
     ]
 
 

@@ -2,6 +2,7 @@
 
 * :mod:`~rlladder.experiments.spec`: what to run (:class:`Experiment`, :class:`Variant`, TOML)
 * :mod:`~rlladder.experiments.runner` and :mod:`~rlladder.experiments.backends`: how
+* :mod:`~rlladder.experiments.planning`: which runs train together, in what order (by cost)
 * :mod:`~rlladder.experiments.progress`: one live bar over all runs' env steps, on every backend
 * :mod:`~rlladder.experiments.evaluation`: greedy evaluation during runs (when, on what env)
 * :mod:`~rlladder.experiments.store`: where the results live (a CSV per run, resumable)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import signal
 import sys
 import threading
@@ -43,6 +42,7 @@ from rlladder.errors import ConfigError, RunInterrupted
 from rlladder.experiments.backends import Backend, make_backend
 from rlladder.experiments.evaluation import Evaluator, eval_seed
 from rlladder.experiments.fingerprints import experiment_code
+from rlladder.experiments.planning import DEFAULT_COSTS, CostModel, Job, RunCost, balance, run_steps
 from rlladder.experiments.progress import ExperimentProgress, ReportEpisodes
 from rlladder.experiments.run_checkpoints import (
     CHECKPOINTS_DIR,
@@ -484,32 +484,58 @@ def plan_tasks(
     pending: list[tuple[str, int]],
     grouped: set[str],
     workers: int,
+    *,
+    costs: CostModel = DEFAULT_COSTS,
 ) -> list[RunTask | GroupTask]:
-    """The tasks for the ``pending`` (variant, run) pairs of ``exp``.
+    """The tasks for the ``pending`` (variant, run) pairs of ``exp``, longest first.
 
-    The runs of a variant in ``grouped`` form :class:`GroupTask` ensembles: as few as keep
-    ``workers`` busy (``ceil(workers / grouped variants)`` per variant, at most one per run),
-    their runs split evenly and in order; a lone run stays a :class:`RunTask`. The other runs
-    are a :class:`RunTask` each. Groups come first (they are the long tasks).
+    The runs of a variant in ``grouped`` form :class:`GroupTask` ensembles, cut by what they
+    cost (:func:`rlladder.experiments.planning.balance`): each variant's run cost comes from its
+    resolved configuration (:meth:`~rlladder.experiments.planning.CostModel.run_cost`), and a
+    variant is cut into more groups (its runs split evenly and in order) while that lowers the
+    predicted wall time on ``workers`` workers, so an expensive rung is split more than a cheap
+    one; a lone run stays a :class:`RunTask`. The other runs are a :class:`RunTask` each. The
+    tasks come longest first, so each free worker takes the longest one left.
+
+    Args:
+        exp: the experiment (pinned: every hyperparameter explicit).
+        pending: the (variant label, run) pairs still to run.
+        grouped: the labels whose runs may train together.
+        workers: the backend's workers.
+        costs: the cost model (its constants only weigh the rungs against each other).
+
+    Returns:
+        Every pending run in exactly one task.
     """
     seeds = exp.run_seeds()
     index = {label: i for i, label in enumerate(exp.labels)}
-    by_label: dict[str, list[int]] = {}
+    runs_of: dict[str, list[int]] = {}
     for label, run in pending:
-        if label in grouped:
-            by_label.setdefault(label, []).append(run)
+        runs_of.setdefault(label, []).append(run)
+    run_costs: dict[str, RunCost] = {}
+    if runs_of:
+        env = exp.make_env()
+        try:
+            limit = exp.max_episode_steps or (env.spec.max_episode_steps if env.spec else None)
+            steps, eval_steps = run_steps(exp, limit)
+            for label in runs_of:
+                agent = exp.variants[label].make(env, seed=0)
+                run_costs[label] = costs.run_cost(agent, steps, eval_steps)
+        finally:
+            env.close()
+    jobs = [
+        Job(label, tuple(runs), run_costs[label], label in grouped)
+        for label, runs in runs_of.items()
+    ]
     tasks: list[RunTask | GroupTask] = []
-    per_variant = math.ceil(workers / len(by_label)) if by_label else 1
-    for label, runs in by_label.items():
-        if len(runs) == 1:
-            continue
-        for chunk in np.array_split(np.array(runs), min(per_variant, len(runs))):
-            members = tuple(int(r) for r in chunk)
-            tasks.append(
-                GroupTask(exp, index[label], label, members, tuple(seeds[r] for r in members))
-            )
-    for label, run in pending:
-        if label not in grouped or len(by_label[label]) == 1:
+    for planned in balance(jobs, workers, costs).tasks:
+        label = planned.label
+        if planned.group:
+            members = planned.runs
+            group_seeds = tuple(seeds[r] for r in members)
+            tasks.append(GroupTask(exp, index[label], label, members, group_seeds))
+        else:
+            (run,) = planned.runs
             tasks.append(RunTask(exp, index[label], label, run, seeds[run]))
     return tasks
 
