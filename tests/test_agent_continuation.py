@@ -196,8 +196,18 @@ def test_ps_variants_continue_exactly(options: dict[str, Any], tmp_path: Path) -
     assert checked
 
 
-def test_student_agent_continues_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("boundary", [True, False], ids=["episode-end", "mid-episode"])
+def test_student_agent_continues_exactly(boundary: bool, tmp_path: Path) -> None:
     env = frozen_lake()
     agent = RunningMeanAgent(env.observation_space, env.action_space, seed=4)
-    twin = check_continuation(agent, frozen_lake, tmp_path, k=100, more=300, boundary=True)
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=100, more=300, boundary=boundary)
     assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
+
+
+@pytest.mark.parametrize("seed", [np.int64(3), np.random.SeedSequence(8)], ids=["int64", "seq"])
+def test_dqn_seeded_with_numpy_values_continues_exactly(seed: Any, tmp_path: Path) -> None:
+    # a seed taken from a numpy array (as experiment runners do) once made the file unloadable
+    # with weights_only=True; the generator's state is what the file needs
+    agent = DQN(cart_pole().observation_space, cart_pole().action_space, seed=seed, **SMALL_DQN)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=40, more=100, boundary=False)
+    assert_same_dqn(agent, twin)

@@ -414,7 +414,7 @@ class DQN(Agent):
         }
         return {
             "config": self.config.to_dict(),
-            "seed": self.seed,
+            "seed": checkpoints.plain_seed(self.seed),  # the generator's state is saved below
             "q_net": self.q_net.state_dict(),
             "target_net": None if self.target_net is None else self.target_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
