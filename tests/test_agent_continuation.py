@@ -211,3 +211,36 @@ def test_dqn_seeded_with_numpy_values_continues_exactly(seed: Any, tmp_path: Pat
     agent = DQN(cart_pole().observation_space, cart_pole().action_space, seed=seed, **SMALL_DQN)
     twin = check_continuation(agent, cart_pole, tmp_path, k=40, more=100, boundary=False)
     assert_same_dqn(agent, twin)
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("q-learning", {"exploration": "noisy-argmax", "initial_value": 0.5}),
+        ("sarsa", {"exploration": "noisy-argmax"}),
+        (
+            "expected-sarsa",
+            {"epsilon": {"kind": "linear", "start": 1, "end": 0.1, "duration": 300}},
+        ),
+    ],
+    ids=["q-noisy-argmax", "sarsa-noisy-argmax", "expected-sarsa-linear-epsilon"],
+)
+def test_tabular_options_continue_exactly(
+    name: str, options: dict[str, Any], tmp_path: Path
+) -> None:
+    agent = make_agent(name, frozen_lake(), seed=9, **options)
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=150, more=400, boundary=False)
+    assert np.array_equal(agent.q, twin.q)
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize("name", ["q-learning", "sarsa", "ps"])
+def test_binned_agent_continues_exactly(name: str, tmp_path: Path) -> None:
+    bounds = [(-2.4, 2.4), (-3.0, 3.0), (-0.21, 0.21), (-3.0, 3.0)]
+    agent = make_agent(name, cart_pole(), seed=1, bins=(3, 3, 6, 6), bounds=bounds)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=100, more=300, boundary=False)
+    table = "q" if hasattr(agent, "q") else "h_matrix"
+    assert np.array_equal(getattr(agent, table), getattr(twin, table))
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
