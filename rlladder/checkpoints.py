@@ -363,6 +363,39 @@ def _json_plain(value: Any) -> bool:
     return False
 
 
+_TUPLE = "__tuple__"  # how JSON holds a tuple inside an attribute: {"__tuple__": [items]}
+
+
+def _encode(value: Any) -> Any:
+    """``value`` (where :func:`_json_plain`) with every tuple, at any depth, marked as one."""
+    if isinstance(value, tuple):
+        return {_TUPLE: [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    """What :func:`_encode` was given: marked tuples become tuples again."""
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE}:
+            return tuple(_decode(v) for v in value[_TUPLE])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _has_tuple_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return _TUPLE in value or any(_has_tuple_key(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_tuple_key(v) for v in value)
+    return False
+
+
 def save_attributes(agent: Any, path: str | Path) -> None:
     """Save ``agent`` (any :class:`~rlladder.Agent`) to ``path`` as an ``.npz`` checkpoint:
     every attribute, where each is a plain value (numbers, strings, ``None``, and lists, tuples
@@ -378,7 +411,9 @@ def save_attributes(agent: Any, path: str | Path) -> None:
     values, arrays = {}, {}
     tensors: dict[str, dict[str, Any]] = {}
     generators: dict[str, dict[str, Any]] = {}
-    tuples, floats = [], []
+    tuples: list[str] = []  # top-level tuples in files written before _encode; kept for them
+    floats: list[str] = []
+    python_floats: list[str] = []
     for name, value in vars(agent).items():
         if name in _SPACES:
             continue
@@ -396,10 +431,11 @@ def save_attributes(agent: Any, path: str | Path) -> None:
                 raise _unsavable(kind, name, f"a {tensor.dtype} tensor on {tensor.device}")
             arrays[name] = tensor.numpy()
             tensors[name] = {"requires_grad": bool(value.requires_grad)}
-        elif _json_plain(value):
-            values[name] = list(value) if isinstance(value, tuple) else value
-            if isinstance(value, tuple):
-                tuples.append(name)
+        elif isinstance(value, float) and not np.isfinite(value):  # JSON has no inf or nan
+            arrays[name], floats = np.float64(value), [*floats, name]
+            python_floats.append(name)
+        elif _json_plain(value) and not _has_tuple_key(value):
+            values[name] = _encode(value)  # tuples (nested ones too) come back as tuples
         else:
             raise _unsavable(kind, name, f"a {type(value).__module__}.{type(value).__qualname__}")
     meta = {
@@ -408,6 +444,7 @@ def save_attributes(agent: Any, path: str | Path) -> None:
         "attributes": values,
         "tuples": tuples,
         "scalars": floats,
+        "python_floats": python_floats,
         "tensors": tensors,
         "generators": generators,
     }
@@ -434,11 +471,13 @@ def load_attributes(cls: type, path: str | Path, env: gym.Env | None = None) -> 
     observation_space, action_space = spaces_from_dict(
         meta["spaces"], env, loader=f"{cls.__name__}.load"
     )
-    values = dict(meta["attributes"])
+    values = {name: _decode(value) for name, value in meta["attributes"].items()}
     for name in meta.get("tuples", []):
         values[name] = tuple(values[name])
     for name, array in arrays.items():
         values[name] = array[()] if name in meta.get("scalars", []) else array
+    for name in meta.get("python_floats", []):
+        values[name] = float(values[name])
     if meta.get("tensors"):
         import torch
 

@@ -244,3 +244,54 @@ def test_binned_agent_continues_exactly(name: str, tmp_path: Path) -> None:
     table = "q" if hasattr(agent, "q") else "h_matrix"
     assert np.array_equal(getattr(agent, table), getattr(twin, table))
     assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
+
+
+class FirstVisitMonteCarlo(rl.Agent):
+    """A student's Monte Carlo agent: its episode so far is a list of (state, action, reward)
+    tuples and first visits are found by tuple membership, so a tuple that came back a list
+    would silently count every visit; ``best`` starts at -inf."""
+
+    def __init__(self, observation_space: Any, action_space: Any, *, seed: Any = None) -> None:
+        super().__init__(observation_space, action_space, seed=seed)
+        self.q = np.zeros((observation_space.n, action_space.n))
+        self.n = np.zeros_like(self.q)
+        self.episode: list[tuple[int, int, float]] = []
+        self.visited: list[tuple[int, int]] = []  # (state, action) pairs seen this episode
+        self.best = -float("inf")
+
+    def act(self, obs: Any, *, explore: bool = True) -> int:
+        if explore and self.rng.random() < 0.3:
+            return int(self.rng.integers(self.action_space.n))
+        return int(np.argmax(self.q[obs]))
+
+    def learn(self, transition: rl.Transition) -> dict[str, float]:
+        pair = (int(transition.obs), int(transition.action))
+        first = pair not in self.visited  # a list in place of the tuple would never match
+        if first:
+            self.visited.append(pair)
+        self.episode.append((*pair, transition.reward if first else 0.0))
+        if not (transition.terminated or transition.truncated):
+            return {}
+        g, updates = 0.0, 0
+        for t in reversed(range(len(self.episode))):
+            s, a, r = self.episode[t]
+            g = 0.9 * g + r
+            if (s, a) not in [(x, y) for x, y, _ in self.episode[:t]]:
+                self.n[s, a] += 1
+                self.q[s, a] += (g - self.q[s, a]) / self.n[s, a]
+                updates += 1
+        self.best = max(self.best, g)
+        self.episode, self.visited = [], []
+        return {"first_visits": float(updates), "best": self.best}
+
+
+@pytest.mark.parametrize("boundary", [True, False], ids=["episode-end", "mid-episode"])
+def test_student_agent_with_tuples_and_infinity_continues_exactly(
+    boundary: bool, tmp_path: Path
+) -> None:
+    env = frozen_lake()
+    agent = FirstVisitMonteCarlo(env.observation_space, env.action_space, seed=2)
+    agent.best = -float("inf")
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=3, more=400, boundary=boundary)
+    assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
+    assert twin.episode == agent.episode and twin.visited == agent.visited
