@@ -295,3 +295,12 @@ def test_student_agent_with_tuples_and_infinity_continues_exactly(
     twin = check_continuation(agent, frozen_lake, tmp_path, k=3, more=400, boundary=boundary)
     assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
     assert twin.episode == agent.episode and twin.visited == agent.visited
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DQN_NAMES)
+def test_dqn_rung_with_its_preset_continues_exactly_for_long(name: str, tmp_path: Path) -> None:
+    # the preset's own network and batch sizes, saved mid-episode after many updates
+    agent = make_agent(name, gym.make("CartPole-v1"), seed=11, learning_starts=100)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=600, more=600, boundary=False)
+    assert_same_dqn(agent, twin)
