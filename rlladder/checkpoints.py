@@ -43,6 +43,7 @@ __all__ = [
     "not_a_checkpoint",
     "wrong_kind",
     "rng_state",
+    "rng_from_state",
     "set_rng_state",
     "space_to_dict",
     "space_from_dict",
@@ -149,8 +150,24 @@ def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def rng_from_state(saved: Mapping[str, Any]) -> np.random.Generator:
+    """A new generator of the saved kind (PCG64 or PCG64DXSM) where :func:`rng_state` found one."""
+    kind = saved.get("bit_generator")
+    if kind not in _PCG_FAMILY:
+        raise CheckpointError(f"cannot restore a {kind} generator; only {', '.join(_PCG_FAMILY)}")
+    rng = np.random.Generator(getattr(np.random, kind)())
+    set_rng_state(rng, saved)
+    return rng
+
+
 def set_rng_state(rng: np.random.Generator, saved: Mapping[str, Any]) -> None:
     """Put ``rng`` where :func:`rng_state` found it: it draws the same numbers from here on."""
+    own = type(rng.bit_generator).__name__
+    if own != saved["bit_generator"]:
+        raise CheckpointError(
+            f"the saved generator is a {saved['bit_generator']}, this one a {own}; "
+            "build the generator with rng_from_state"
+        )
     rng.bit_generator.state = {
         "bit_generator": saved["bit_generator"],
         "state": {"state": int(saved["state"]), "inc": int(saved["inc"])},
@@ -485,8 +502,7 @@ def load_attributes(cls: type, path: str | Path, env: gym.Env | None = None) -> 
             values[name] = torch.from_numpy(arrays[name].copy())
             values[name].requires_grad_(bool(info.get("requires_grad")))
     for name, state in meta.get("generators", {}).items():
-        values[name] = np.random.default_rng()
-        set_rng_state(values[name], state)
+        values[name] = rng_from_state(state)  # of the saved kind: PCG64 or PCG64DXSM
     keywords = {k: values[k] for k in cls.default_hyperparameters() if k in values}
     agent = cls(observation_space, action_space, seed=values.get("seed"), **keywords)
     for name, value in values.items():

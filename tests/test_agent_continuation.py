@@ -197,9 +197,12 @@ def test_ps_variants_continue_exactly(options: dict[str, Any], tmp_path: Path) -
 
 
 @pytest.mark.parametrize("boundary", [True, False], ids=["episode-end", "mid-episode"])
-def test_student_agent_continues_exactly(boundary: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bits", [None, np.random.PCG64DXSM], ids=["pcg64", "pcg64dxsm"])
+def test_student_agent_continues_exactly(boundary: bool, bits: Any, tmp_path: Path) -> None:
     env = frozen_lake()
     agent = RunningMeanAgent(env.observation_space, env.action_space, seed=4)
+    if bits is not None:  # a generator of the other PCG kind comes back of that kind
+        agent.rng = np.random.Generator(bits(4))
     twin = check_continuation(agent, frozen_lake, tmp_path, k=100, more=300, boundary=boundary)
     assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
 
@@ -304,3 +307,15 @@ def test_dqn_rung_with_its_preset_continues_exactly_for_long(name: str, tmp_path
     agent = make_agent(name, gym.make("CartPole-v1"), seed=11, learning_starts=100)
     twin = check_continuation(agent, cart_pole, tmp_path, k=600, more=600, boundary=False)
     assert_same_dqn(agent, twin)
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize("name", ["sarsa", "ps"])
+def test_tabular_agent_with_a_pcg64dxsm_generator_continues_exactly(
+    name: str, tmp_path: Path
+) -> None:
+    agent = make_agent(name, frozen_lake(), seed=3)
+    agent.rng = np.random.Generator(np.random.PCG64DXSM(3))
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=150, more=300, boundary=False)
+    assert isinstance(twin.rng.bit_generator, np.random.PCG64DXSM)
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
