@@ -158,15 +158,28 @@ def test_dqn_rung_continues_exactly(name: str, boundary: bool, tmp_path: Path) -
         {"epsilon": rl.ExponentialSchedule(1.0, 0.05, decay=0.8, unit="episode")},
         {"n_step": 3, "double": True, "dueling": True, "train_every": 2, "gradient_steps": 2},
         {"buffer_size": 50, "n_step": 2, "optimizer": "rmsprop", "max_grad_norm": 1.0},
+        {"loss": "mse", "optimizer": "sgd", "gamma": 0.9, "pcg64dxsm": True},
     ],
-    ids=["soft-target", "lr-schedule", "episode-epsilon", "nstep-double-dueling", "ring-wraps"],
+    ids=[
+        "soft-target",
+        "lr-schedule",
+        "episode-epsilon",
+        "nstep-double-dueling",
+        "ring-wraps",
+        "mse-sgd-pcg64dxsm",
+    ],
 )
 def test_dqn_options_continue_exactly(options: dict[str, Any], tmp_path: Path) -> None:
+    options = dict(options)
+    dxsm = options.pop("pcg64dxsm", False)
     agent = DQN(
         cart_pole().observation_space, cart_pole().action_space, seed=2, **SMALL_DQN, **options
     )
+    if dxsm:  # a generator of the other PCG kind, shared with the buffer, comes back as one
+        agent.rng = agent.buffer.rng = np.random.Generator(np.random.PCG64DXSM(2))
     twin = check_continuation(agent, cart_pole, tmp_path, k=70, more=150, boundary=False)
     assert_same_dqn(agent, twin)
+    assert twin.buffer.rng is twin.rng
 
 
 @pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")

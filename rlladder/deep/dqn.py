@@ -434,7 +434,10 @@ class DQN(Agent):
         self.steps_done = int(state["steps_done"])
         self.episodes_done = int(state["episodes_done"])
         self.updates_done = int(state["updates_done"])
-        checkpoints.set_rng_state(self.rng, state["rng"])
+        if type(self.rng.bit_generator).__name__ == state["rng"]["bit_generator"]:
+            checkpoints.set_rng_state(self.rng, state["rng"])  # in place: the buffer shares it
+        else:  # a PCG64DXSM one: the agent and its buffer draw from a new one of that kind
+            self.rng = self.buffer.rng = checkpoints.rng_from_state(state["rng"])
         buffer = {
             k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in state["buffer"].items()
         }
