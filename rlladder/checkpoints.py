@@ -43,6 +43,7 @@ __all__ = [
     "not_a_checkpoint",
     "wrong_kind",
     "rng_state",
+    "rng_from_state",
     "set_rng_state",
     "space_to_dict",
     "space_from_dict",
@@ -149,8 +150,24 @@ def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def rng_from_state(saved: Mapping[str, Any]) -> np.random.Generator:
+    """A new generator of the saved kind (PCG64 or PCG64DXSM) where :func:`rng_state` found one."""
+    kind = saved.get("bit_generator")
+    if kind not in _PCG_FAMILY:
+        raise CheckpointError(f"cannot restore a {kind} generator; only {', '.join(_PCG_FAMILY)}")
+    rng = np.random.Generator(getattr(np.random, kind)())
+    set_rng_state(rng, saved)
+    return rng
+
+
 def set_rng_state(rng: np.random.Generator, saved: Mapping[str, Any]) -> None:
     """Put ``rng`` where :func:`rng_state` found it: it draws the same numbers from here on."""
+    own = type(rng.bit_generator).__name__
+    if own != saved["bit_generator"]:
+        raise CheckpointError(
+            f"the saved generator is a {saved['bit_generator']}, this one a {own}; "
+            "build the generator with rng_from_state"
+        )
     rng.bit_generator.state = {
         "bit_generator": saved["bit_generator"],
         "state": {"state": int(saved["state"]), "inc": int(saved["inc"])},
@@ -363,6 +380,39 @@ def _json_plain(value: Any) -> bool:
     return False
 
 
+_TUPLE = "__tuple__"  # how JSON holds a tuple inside an attribute: {"__tuple__": [items]}
+
+
+def _encode(value: Any) -> Any:
+    """``value`` (where :func:`_json_plain`) with every tuple, at any depth, marked as one."""
+    if isinstance(value, tuple):
+        return {_TUPLE: [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    """What :func:`_encode` was given: marked tuples become tuples again."""
+    if isinstance(value, dict):
+        if set(value) == {_TUPLE}:
+            return tuple(_decode(v) for v in value[_TUPLE])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def _has_tuple_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return _TUPLE in value or any(_has_tuple_key(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_tuple_key(v) for v in value)
+    return False
+
+
 def save_attributes(agent: Any, path: str | Path) -> None:
     """Save ``agent`` (any :class:`~rlladder.Agent`) to ``path`` as an ``.npz`` checkpoint:
     every attribute, where each is a plain value (numbers, strings, ``None``, and lists, tuples
@@ -378,7 +428,9 @@ def save_attributes(agent: Any, path: str | Path) -> None:
     values, arrays = {}, {}
     tensors: dict[str, dict[str, Any]] = {}
     generators: dict[str, dict[str, Any]] = {}
-    tuples, floats = [], []
+    tuples: list[str] = []  # top-level tuples in files written before _encode; kept for them
+    floats: list[str] = []
+    python_floats: list[str] = []
     for name, value in vars(agent).items():
         if name in _SPACES:
             continue
@@ -396,10 +448,11 @@ def save_attributes(agent: Any, path: str | Path) -> None:
                 raise _unsavable(kind, name, f"a {tensor.dtype} tensor on {tensor.device}")
             arrays[name] = tensor.numpy()
             tensors[name] = {"requires_grad": bool(value.requires_grad)}
-        elif _json_plain(value):
-            values[name] = list(value) if isinstance(value, tuple) else value
-            if isinstance(value, tuple):
-                tuples.append(name)
+        elif isinstance(value, float) and not np.isfinite(value):  # JSON has no inf or nan
+            arrays[name], floats = np.float64(value), [*floats, name]
+            python_floats.append(name)
+        elif _json_plain(value) and not _has_tuple_key(value):
+            values[name] = _encode(value)  # tuples (nested ones too) come back as tuples
         else:
             raise _unsavable(kind, name, f"a {type(value).__module__}.{type(value).__qualname__}")
     meta = {
@@ -408,6 +461,7 @@ def save_attributes(agent: Any, path: str | Path) -> None:
         "attributes": values,
         "tuples": tuples,
         "scalars": floats,
+        "python_floats": python_floats,
         "tensors": tensors,
         "generators": generators,
     }
@@ -434,11 +488,13 @@ def load_attributes(cls: type, path: str | Path, env: gym.Env | None = None) -> 
     observation_space, action_space = spaces_from_dict(
         meta["spaces"], env, loader=f"{cls.__name__}.load"
     )
-    values = dict(meta["attributes"])
+    values = {name: _decode(value) for name, value in meta["attributes"].items()}
     for name in meta.get("tuples", []):
         values[name] = tuple(values[name])
     for name, array in arrays.items():
         values[name] = array[()] if name in meta.get("scalars", []) else array
+    for name in meta.get("python_floats", []):
+        values[name] = float(values[name])
     if meta.get("tensors"):
         import torch
 
@@ -446,8 +502,7 @@ def load_attributes(cls: type, path: str | Path, env: gym.Env | None = None) -> 
             values[name] = torch.from_numpy(arrays[name].copy())
             values[name].requires_grad_(bool(info.get("requires_grad")))
     for name, state in meta.get("generators", {}).items():
-        values[name] = np.random.default_rng()
-        set_rng_state(values[name], state)
+        values[name] = rng_from_state(state)  # of the saved kind: PCG64 or PCG64DXSM
     keywords = {k: values[k] for k in cls.default_hyperparameters() if k in values}
     agent = cls(observation_space, action_space, seed=values.get("seed"), **keywords)
     for name, value in values.items():

@@ -158,15 +158,28 @@ def test_dqn_rung_continues_exactly(name: str, boundary: bool, tmp_path: Path) -
         {"epsilon": rl.ExponentialSchedule(1.0, 0.05, decay=0.8, unit="episode")},
         {"n_step": 3, "double": True, "dueling": True, "train_every": 2, "gradient_steps": 2},
         {"buffer_size": 50, "n_step": 2, "optimizer": "rmsprop", "max_grad_norm": 1.0},
+        {"loss": "mse", "optimizer": "sgd", "gamma": 0.9, "pcg64dxsm": True},
     ],
-    ids=["soft-target", "lr-schedule", "episode-epsilon", "nstep-double-dueling", "ring-wraps"],
+    ids=[
+        "soft-target",
+        "lr-schedule",
+        "episode-epsilon",
+        "nstep-double-dueling",
+        "ring-wraps",
+        "mse-sgd-pcg64dxsm",
+    ],
 )
 def test_dqn_options_continue_exactly(options: dict[str, Any], tmp_path: Path) -> None:
+    options = dict(options)
+    dxsm = options.pop("pcg64dxsm", False)
     agent = DQN(
         cart_pole().observation_space, cart_pole().action_space, seed=2, **SMALL_DQN, **options
     )
+    if dxsm:  # a generator of the other PCG kind, shared with the buffer, comes back as one
+        agent.rng = agent.buffer.rng = np.random.Generator(np.random.PCG64DXSM(2))
     twin = check_continuation(agent, cart_pole, tmp_path, k=70, more=150, boundary=False)
     assert_same_dqn(agent, twin)
+    assert twin.buffer.rng is twin.rng
 
 
 @pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
@@ -196,8 +209,126 @@ def test_ps_variants_continue_exactly(options: dict[str, Any], tmp_path: Path) -
     assert checked
 
 
-def test_student_agent_continues_exactly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("boundary", [True, False], ids=["episode-end", "mid-episode"])
+@pytest.mark.parametrize("bits", [None, np.random.PCG64DXSM], ids=["pcg64", "pcg64dxsm"])
+def test_student_agent_continues_exactly(boundary: bool, bits: Any, tmp_path: Path) -> None:
     env = frozen_lake()
     agent = RunningMeanAgent(env.observation_space, env.action_space, seed=4)
-    twin = check_continuation(agent, frozen_lake, tmp_path, k=100, more=300, boundary=True)
+    if bits is not None:  # a generator of the other PCG kind comes back of that kind
+        agent.rng = np.random.Generator(bits(4))
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=100, more=300, boundary=boundary)
     assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
+
+
+@pytest.mark.parametrize("seed", [np.int64(3), np.random.SeedSequence(8)], ids=["int64", "seq"])
+def test_dqn_seeded_with_numpy_values_continues_exactly(seed: Any, tmp_path: Path) -> None:
+    # a seed taken from a numpy array (as experiment runners do) once made the file unloadable
+    # with weights_only=True; the generator's state is what the file needs
+    agent = DQN(cart_pole().observation_space, cart_pole().action_space, seed=seed, **SMALL_DQN)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=40, more=100, boundary=False)
+    assert_same_dqn(agent, twin)
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("q-learning", {"exploration": "noisy-argmax", "initial_value": 0.5}),
+        ("sarsa", {"exploration": "noisy-argmax"}),
+        (
+            "expected-sarsa",
+            {"epsilon": {"kind": "linear", "start": 1, "end": 0.1, "duration": 300}},
+        ),
+    ],
+    ids=["q-noisy-argmax", "sarsa-noisy-argmax", "expected-sarsa-linear-epsilon"],
+)
+def test_tabular_options_continue_exactly(
+    name: str, options: dict[str, Any], tmp_path: Path
+) -> None:
+    agent = make_agent(name, frozen_lake(), seed=9, **options)
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=150, more=400, boundary=False)
+    assert np.array_equal(agent.q, twin.q)
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize("name", ["q-learning", "sarsa", "ps"])
+def test_binned_agent_continues_exactly(name: str, tmp_path: Path) -> None:
+    bounds = [(-2.4, 2.4), (-3.0, 3.0), (-0.21, 0.21), (-3.0, 3.0)]
+    agent = make_agent(name, cart_pole(), seed=1, bins=(3, 3, 6, 6), bounds=bounds)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=100, more=300, boundary=False)
+    table = "q" if hasattr(agent, "q") else "h_matrix"
+    assert np.array_equal(getattr(agent, table), getattr(twin, table))
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state
+
+
+class FirstVisitMonteCarlo(rl.Agent):
+    """A student's Monte Carlo agent: its episode so far is a list of (state, action, reward)
+    tuples and first visits are found by tuple membership, so a tuple that came back a list
+    would silently count every visit; ``best`` starts at -inf."""
+
+    def __init__(self, observation_space: Any, action_space: Any, *, seed: Any = None) -> None:
+        super().__init__(observation_space, action_space, seed=seed)
+        self.q = np.zeros((observation_space.n, action_space.n))
+        self.n = np.zeros_like(self.q)
+        self.episode: list[tuple[int, int, float]] = []
+        self.visited: list[tuple[int, int]] = []  # (state, action) pairs seen this episode
+        self.best = -float("inf")
+
+    def act(self, obs: Any, *, explore: bool = True) -> int:
+        if explore and self.rng.random() < 0.3:
+            return int(self.rng.integers(self.action_space.n))
+        return int(np.argmax(self.q[obs]))
+
+    def learn(self, transition: rl.Transition) -> dict[str, float]:
+        pair = (int(transition.obs), int(transition.action))
+        first = pair not in self.visited  # a list in place of the tuple would never match
+        if first:
+            self.visited.append(pair)
+        self.episode.append((*pair, transition.reward if first else 0.0))
+        if not (transition.terminated or transition.truncated):
+            return {}
+        g, updates = 0.0, 0
+        for t in reversed(range(len(self.episode))):
+            s, a, r = self.episode[t]
+            g = 0.9 * g + r
+            if (s, a) not in [(x, y) for x, y, _ in self.episode[:t]]:
+                self.n[s, a] += 1
+                self.q[s, a] += (g - self.q[s, a]) / self.n[s, a]
+                updates += 1
+        self.best = max(self.best, g)
+        self.episode, self.visited = [], []
+        return {"first_visits": float(updates), "best": self.best}
+
+
+@pytest.mark.parametrize("boundary", [True, False], ids=["episode-end", "mid-episode"])
+def test_student_agent_with_tuples_and_infinity_continues_exactly(
+    boundary: bool, tmp_path: Path
+) -> None:
+    env = frozen_lake()
+    agent = FirstVisitMonteCarlo(env.observation_space, env.action_space, seed=2)
+    agent.best = -float("inf")
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=3, more=400, boundary=boundary)
+    assert np.array_equal(agent.q, twin.q) and np.array_equal(agent.n, twin.n)
+    assert twin.episode == agent.episode and twin.visited == agent.visited
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DQN_NAMES)
+def test_dqn_rung_with_its_preset_continues_exactly_for_long(name: str, tmp_path: Path) -> None:
+    # the preset's own network and batch sizes, saved mid-episode after many updates
+    agent = make_agent(name, gym.make("CartPole-v1"), seed=11, learning_starts=100)
+    twin = check_continuation(agent, cart_pole, tmp_path, k=600, more=600, boundary=False)
+    assert_same_dqn(agent, twin)
+
+
+@pytest.mark.filterwarnings("ignore::rlladder.errors.UntunedWarning")
+@pytest.mark.parametrize("name", ["sarsa", "ps"])
+def test_tabular_agent_with_a_pcg64dxsm_generator_continues_exactly(
+    name: str, tmp_path: Path
+) -> None:
+    agent = make_agent(name, frozen_lake(), seed=3)
+    agent.rng = np.random.Generator(np.random.PCG64DXSM(3))
+    twin = check_continuation(agent, frozen_lake, tmp_path, k=150, more=300, boundary=False)
+    assert isinstance(twin.rng.bit_generator, np.random.PCG64DXSM)
+    assert agent.rng.bit_generator.state == twin.rng.bit_generator.state

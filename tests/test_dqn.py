@@ -365,3 +365,13 @@ def test_config_object_and_keywords_agree():
     assert a.config == b.config
     obs = env.reset(seed=0)[0]
     np.testing.assert_array_equal(a.q_values(obs), b.q_values(obs))
+
+
+def test_an_episode_unit_learning_rate_is_a_clear_error():
+    # the optimizer's rate is read at the env step count, so an episode-unit schedule would
+    # silently run per step (50 "episodes" over in 50 steps)
+    env = gym.make("CartPole-v1")
+    lr = {"kind": "linear", "start": 1e-3, "end": 1e-5, "duration": 50, "unit": "episode"}
+    with pytest.raises(ConfigError, match="counts env steps, got unit='episode'; use unit='step'"):
+        DQN(env.observation_space, env.action_space, learning_rate=lr)
+    DQN(env.observation_space, env.action_space, learning_rate={**lr, "unit": "step"})

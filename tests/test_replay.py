@@ -160,7 +160,8 @@ def test_done_survives_a_checkpoint_and_old_checkpoints_load():
     c = ReplayBuffer(20, 1, n_step=3, gamma=0.5)
     c.load_state_dict(state)
     np.testing.assert_array_equal(c.rewards, a.rewards)
-    assert not c.done.any()
+    np.testing.assert_array_equal(c.done, a.terminated)  # its episodes end where they terminated
+    assert c.done.any()
 
 
 def test_bad_n_step_is_a_clear_error():

@@ -414,7 +414,7 @@ class DQN(Agent):
         }
         return {
             "config": self.config.to_dict(),
-            "seed": self.seed,
+            "seed": checkpoints.plain_seed(self.seed),  # the generator's state is saved below
             "q_net": self.q_net.state_dict(),
             "target_net": None if self.target_net is None else self.target_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -434,7 +434,10 @@ class DQN(Agent):
         self.steps_done = int(state["steps_done"])
         self.episodes_done = int(state["episodes_done"])
         self.updates_done = int(state["updates_done"])
-        checkpoints.set_rng_state(self.rng, state["rng"])
+        if type(self.rng.bit_generator).__name__ == state["rng"]["bit_generator"]:
+            checkpoints.set_rng_state(self.rng, state["rng"])  # in place: the buffer shares it
+        else:  # a PCG64DXSM one: the agent and its buffer draw from a new one of that kind
+            self.rng = self.buffer.rng = checkpoints.rng_from_state(state["rng"])
         buffer = {
             k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in state["buffer"].items()
         }

@@ -213,8 +213,9 @@ class ReplayBuffer:
         n = int(state["size"])
         for key in _BATCH:
             getattr(self, key)[:n] = np.asarray(state[key])
-        if "done" in state:  # absent from checkpoints written before episode ends were stored
-            self.done[:n] = np.asarray(state["done"])
+        # absent from checkpoints written before episode ends were stored: their episodes ended
+        # where they terminated (as add() assumes), so n-step returns never run on past them
+        self.done[:n] = np.asarray(state["done"] if "done" in state else self.terminated[:n])
         self.size, self.position = n, int(state["position"])
 
 

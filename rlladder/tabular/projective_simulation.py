@@ -221,5 +221,5 @@ class ProjectiveSimulation(Agent):
         state = meta["state"]
         agent.steps_done = int(state["steps_done"])
         agent.episodes_done = int(state["episodes_done"])
-        checkpoints.set_rng_state(agent.rng, state["rng"])
+        agent.rng = checkpoints.rng_from_state(state["rng"])  # PCG64 or PCG64DXSM
         return agent

@@ -261,7 +261,7 @@ class QLearning(Agent):
         agent.episodes_done = int(state["episodes_done"])
         pending = state["next_action"]
         agent._next_action = None if pending is None else (int(pending[0]), int(pending[1]))
-        checkpoints.set_rng_state(agent.rng, state["rng"])
+        agent.rng = checkpoints.rng_from_state(state["rng"])  # PCG64 or PCG64DXSM
         return agent
 
 
