@@ -195,6 +195,21 @@ class TensorBoard(Tracker):
             self.writer.close()
 
 
+def _newest_stamp(folder: Path) -> int:
+    """The time stamp in the name of the newest event file in ``folder`` (0: none).
+
+    TensorBoard reads a folder's event files in the order of their names, and a file that
+    purges (a run going on from its checkpoint) must come after the file whose points it
+    replaces, even when both were opened in the same second: so a new file's stamp is at least
+    one more than any before it."""
+    newest = 0
+    for path in folder.glob(f"{_EVENTS}*"):
+        stamp = path.name[len(_EVENTS) :].split(".", 1)[0]
+        if stamp.isdigit():
+            newest = max(newest, int(stamp))
+    return newest
+
+
 class EventFile:
     """One TensorBoard event file, written by ``tensorboard``'s own ``RecordWriter`` (the
     TFRecord framing and checksums) onto an ordinary buffered file.
@@ -214,9 +229,8 @@ class EventFile:
 
         folder = Path(log_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        name = (
-            f"{_EVENTS}{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
-        )
+        stamp = max(int(time.time()), _newest_stamp(folder) + 1)
+        name = f"{_EVENTS}{stamp:010d}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
         self.path = folder / name
         self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         self._records = RecordWriter(self._file)
