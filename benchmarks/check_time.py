@@ -7,23 +7,12 @@ Run it on an otherwise idle machine: the figure is for one core.
 
 from __future__ import annotations
 
-import platform
 import time
-from pathlib import Path
 
 import torch
+from machine import cpu_model
 
 import rlladder as rl
-
-
-def cpu_model() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux), else what platform knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -50,17 +49,6 @@ LADDER = "cartpole-ablation"
 RUNG = "+ Huber (DQN)"
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 class Polling:
     """What the runner gives a group: the pause to check each step; nothing is ever written
     (no period, no stop file), so this is the polling alone."""
@@ -70,6 +58,9 @@ class Polling:
 
     def save(self, positions: list[RunPosition]) -> None:  # never called: no period, no stop
         raise AssertionError("a checkpoint was written")
+
+
+from machine import cpu_model  # noqa: E402
 
 
 def group(exp: rl.Experiment, members: int, steps: int) -> Callable[[str | None], object]:

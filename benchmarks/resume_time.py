@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -31,20 +30,10 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pandas as pd  # noqa: E402
+from machine import cpu_model  # noqa: E402
 
 import rlladder as rl  # noqa: E402
 from rlladder.experiments.run_checkpoints import CHECKPOINTS_DIR, STOP_FILE  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def run(exp: rl.Experiment, out: Path, workers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
