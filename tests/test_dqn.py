@@ -367,11 +367,22 @@ def test_config_object_and_keywords_agree():
     np.testing.assert_array_equal(a.q_values(obs), b.q_values(obs))
 
 
-def test_an_episode_unit_learning_rate_is_a_clear_error():
-    # the optimizer's rate is read at the env step count, so an episode-unit schedule would
-    # silently run per step (50 "episodes" over in 50 steps)
+def test_an_episode_unit_learning_rate_counts_episodes():
+    """The optimizer's rate follows the schedule's own unit: a 5-episode decay is spent after
+    5 episodes, not after 5 steps (the trackers report the same rate)."""
     env = gym.make("CartPole-v1")
-    lr = {"kind": "linear", "start": 1e-3, "end": 1e-5, "duration": 50, "unit": "episode"}
-    with pytest.raises(ConfigError, match="counts env steps, got unit='episode'; use unit='step'"):
-        DQN(env.observation_space, env.action_space, learning_rate=lr)
-    DQN(env.observation_space, env.action_space, learning_rate={**lr, "unit": "step"})
+    lr = {"kind": "linear", "start": 1e-3, "end": 1e-5, "duration": 5, "unit": "episode"}
+    agent = DQN(env.observation_space, env.action_space, seed=0, learning_rate=lr, **SMALL)
+    rates = []
+
+    def remember(record, agent):
+        rates.append((agent.episodes_done, agent.optimizer.param_groups[0]["lr"]))
+
+    rl.train(agent, env, episodes=12, seed=0, callbacks=[remember])
+    updated = [(episodes, rate) for episodes, rate in rates if episodes >= 2]
+    assert len(updated) >= 10 and updated[-1][1] == pytest.approx(1e-5)
+    # the rate of the last update in an episode is the schedule's at that episode's start
+    for episodes, rate in updated:
+        start = episodes - 1
+        assert rate == pytest.approx(1e-3 + (1e-5 - 1e-3) * min(start, 5) / 5)
+    assert rl.loggers.base.learning_rate(agent) == pytest.approx(1e-5)

@@ -229,3 +229,32 @@ def test_cli_ensemble_flags(tmp_path, monkeypatch, capsys):
 def test_ensemble_takes_a_bool():
     with pytest.raises(TypeError, match=r"ensemble=\.\.\.\) takes True .* or False .*got 'yes'"):
         rl.run_experiment(LAKE, backend="serial", ensemble="yes", progress=False)
+
+
+def test_an_episode_unit_learning_rate_trains_solo_with_the_same_numbers():
+    """Members in lockstep share one learning rate, read at their env step; an episode-unit
+    schedule would differ between them, so the runner trains such a variant's runs solo (and
+    ``train_ensemble`` refuses them in one line)."""
+    import gymnasium as gym
+
+    from rlladder.deep.ensemble import train_ensemble
+    from rlladder.errors import ConfigError
+
+    lr = {"kind": "linear", "start": 1e-3, "end": 1e-5, "duration": 5, "unit": "episode"}
+    small = {"hidden_sizes": [16], "batch_size": 8, "buffer_size": 200, "learning_starts": 20}
+    exp = rl.Experiment(
+        env="CartPole-v1",
+        variants={"dqn": rl.Variant("dqn", learning_rate=lr, **small)},
+        runs=2,
+        steps=300,
+        seed=1,
+    )
+    on = rl.run_experiment(exp, backend="serial", progress=False, ensemble=True)
+    off = rl.run_experiment(exp, backend="serial", progress=False, ensemble=False)
+    pd.testing.assert_frame_equal(on, off)
+    envs = [gym.make("CartPole-v1") for _ in range(2)]
+    agents = [
+        rl.make_agent("dqn", e, seed=s, learning_rate=lr, **small) for s, e in enumerate(envs)
+    ]
+    with pytest.raises(ConfigError, match="counts episodes, which differ between members"):
+        train_ensemble(agents, envs, seeds=[0, 1], steps=10)

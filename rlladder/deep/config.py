@@ -130,19 +130,13 @@ class DQNConfig:
                 "buffer_size=50_000)"
             )
         as_schedule(self.epsilon, name="epsilon", owner=owner)
-        lr = as_schedule(
+        as_schedule(
             self.learning_rate,
             name="learning_rate",
             high=math.inf,
             owner=owner,
             positive_start=True,
         )
-        unit = getattr(lr, "unit", "step")
-        if unit != "step":  # the rate is read at the env step count (solo, ensemble, trackers)
-            raise ConfigError(
-                f"{owner}: a learning_rate schedule counts env steps, got unit={unit!r}; "
-                "use unit='step' (e.g. duration=10_000 steps instead of 50 episodes)"
-            )
         if not isinstance(self.device, str | torch.device):
             raise ConfigError(f"{owner}: device must be 'cpu' or 'cuda', got {self.device!r}")
         return self

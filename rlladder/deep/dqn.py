@@ -380,7 +380,8 @@ class DQN(Agent):
         """
         batch = [self._tensor(a) for a in batch]
         loss, q_taken, q_values = dqn_loss(self._online, self._target, batch, **self._loss_options)
-        gradient_step(self.optimizer, loss, self.lr_schedule(self.steps_done), clip=self._clip)
+        lr = self.lr_schedule.at(step=self.steps_done, episode=self.episodes_done)
+        gradient_step(self.optimizer, loss, lr, clip=self._clip)
         self.updates_done += 1
         self._update_target()
         values = update_diagnostics(loss, q_taken, q_values).tolist()  # one transfer

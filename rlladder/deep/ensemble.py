@@ -117,11 +117,18 @@ __all__ = [
     "DQNEnsemble",
     "clip_member_grad_norms_",
     "reproduces",
+    "shares_learning_rate",
 ]
 
 #: the DQN methods the ensemble replays for the whole stack; a subclass that overrides one of them
 #: trains solo (the episode hooks, ``begin_episode`` and ``end_episode``, are the agents' own)
 _REPLAYED = ("act", "learn", "_update", "_update_target", "_clip_gradient", "epsilon")
+
+
+def shares_learning_rate(agent: Any) -> bool:
+    """Whether ``agent``'s learning rate is read at the env step (then members in lockstep share
+    it, as one stacked optimizer needs); an episode-unit ``learning_rate`` schedule is not."""
+    return getattr(getattr(agent, "lr_schedule", None), "unit", "step") == "step"
 
 
 def reproduces(cls: type) -> bool:
@@ -170,6 +177,12 @@ def _check_members(agents: Sequence[DQN]) -> None:
                 f"the members of one ensemble share one environment; member {k} sees "
                 f"{agent.adapter.dim} inputs and {agent.n_actions} actions, member 0 "
                 f"{first.adapter.dim} and {first.n_actions}"
+            )
+        if getattr(agent.lr_schedule, "unit", "step") != "step":
+            raise ConfigError(
+                "the members of one ensemble share one learning rate, read at their shared env "
+                f"step; member {k}'s learning_rate schedule counts episodes, which differ between "
+                "members: train it solo with rl.train"
             )
         if (agent.steps_done, agent.updates_done) != (first.steps_done, first.updates_done):
             raise ConfigError(

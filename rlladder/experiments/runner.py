@@ -373,9 +373,9 @@ def ensemble_trainer(agent: Agent) -> Callable[..., list[pd.DataFrame]] | None:
     cls = type(agent)
     if not any(c.__module__ == "rlladder.deep.dqn" for c in cls.__mro__):
         return None
-    from rlladder.deep.ensemble import reproduces, train_ensemble
+    from rlladder.deep.ensemble import reproduces, shares_learning_rate, train_ensemble
 
-    return train_ensemble if reproduces(cls) else None
+    return train_ensemble if reproduces(cls) and shares_learning_rate(agent) else None
 
 
 def run_group(task: GroupTask, report: Callable[[int], object] | None = None) -> list[RunResult]:

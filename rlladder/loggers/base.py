@@ -87,6 +87,9 @@ def learning_rate(agent: Any) -> float | None:
     agent's step size ``eta`` (its ``eta_schedule`` now), or ``None`` for an agent without one
     (Projective Simulation's ``eta`` is its glow damping, not a step size)."""
     schedule = getattr(agent, "lr_schedule", None)
+    if hasattr(schedule, "at"):  # a DQN's: counts env steps or episodes, as its unit says
+        step, episode = getattr(agent, "steps_done", 0), getattr(agent, "episodes_done", 0)
+        return float(schedule.at(step=step, episode=episode))
     if callable(schedule):
         return float(schedule(getattr(agent, "steps_done", 0)))
     if getattr(agent, "eta_schedule", None) is not None:
