@@ -61,6 +61,7 @@ class Polling:
 
 
 from machine import cpu_model  # noqa: E402
+from pairs import alternating_pairs  # noqa: E402
 
 
 def group(exp: rl.Experiment, members: int, steps: int) -> Callable[[str | None], object]:
@@ -98,32 +99,13 @@ def solo(episodes: int) -> Callable[[str | None], object]:
 def pairs(label: str, work: Callable[[str | None], object], count: int) -> tuple[float, float]:
     """The median ratio of alternating pairs (with / without polling), and the median time
     without; a first run warms up (imports, allocator) and is not counted."""
-    work(None)
-    ratios, plain, polled = [], [], []
-    for pair in range(count):
-        times, results = {}, {}
-        for with_pause in (False, True) if pair % 2 == 0 else (True, False):
-            with tempfile.TemporaryDirectory() as folder:
-                start = time.perf_counter()
-                results[with_pause] = work(folder if with_pause else None)
-                times[with_pause] = time.perf_counter() - start
-        same = results[False], results[True]
-        if isinstance(same[0], list):
-            for a, b in zip(*same, strict=True):
-                pd.testing.assert_frame_equal(a, b)
-        else:
-            pd.testing.assert_frame_equal(*same)
-        ratios.append(times[True] / times[False])
-        plain.append(times[False])
-        polled.append(times[True])
-    ratio = statistics.median(ratios)
+    ratio, plain, polled, ratios = alternating_pairs(work, count, warm_up=True)
     print(
-        f"polling, {label}: without {statistics.median(plain):.2f} s, with "
-        f"{statistics.median(polled):.2f} s; ratio {ratio:.4f} "
+        f"polling, {label}: without {plain:.2f} s, with {polled:.2f} s; ratio {ratio:.4f} "
         f"(pairs: {', '.join(f'{r:.3f}' for r in ratios)})",
         flush=True,
     )
-    return ratio, statistics.median(plain)
+    return ratio, plain
 
 
 def poll_seconds() -> float:

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import tempfile
-import time
 from collections.abc import Callable
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -30,6 +27,7 @@ import gymnasium as gym  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from machine import cpu_model  # noqa: E402
+from pairs import alternating_pairs  # noqa: E402
 
 import rlladder as rl  # noqa: E402
 
@@ -50,23 +48,10 @@ def frozenlake_suite(folder: str | None) -> pd.DataFrame:
 
 
 def measure(label: str, work: Callable[[str | None], pd.DataFrame], pairs: int) -> float:
-    ratios, plain, logged = [], [], []
-    for pair in range(pairs):
-        results, times = {}, {}
-        for with_log in (False, True) if pair % 2 == 0 else (True, False):
-            with tempfile.TemporaryDirectory() as folder:
-                start = time.perf_counter()
-                results[with_log] = work(folder if with_log else None)
-                times[with_log] = time.perf_counter() - start
-        pd.testing.assert_frame_equal(results[False], results[True])
-        ratios.append(times[True] / times[False])
-        plain.append(times[False])
-        logged.append(times[True])
-    ratio = statistics.median(ratios)
+    ratio, plain, logged, ratios = alternating_pairs(work, pairs)
     print(
-        f"{label}: without {statistics.median(plain):.2f} s, with TensorBoard "
-        f"{statistics.median(logged):.2f} s (medians of {pairs}); ratio {ratio:.3f} "
-        f"(pairs: {', '.join(f'{r:.3f}' for r in ratios)})",
+        f"{label}: without {plain:.2f} s, with TensorBoard {logged:.2f} s (medians of {pairs}); "
+        f"ratio {ratio:.3f} (pairs: {', '.join(f'{r:.3f}' for r in ratios)})",
         flush=True,
     )
     return ratio
